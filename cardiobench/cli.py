@@ -1,0 +1,180 @@
+"""The ``cardiobench`` command: argument parsing and printing only; the work
+happens in :mod:`cardiobench.runner`, :mod:`cardiobench.registry` and friends."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import polars as pl
+
+from cardiobench import __version__, atomic, config
+from cardiobench.progress import set_enabled as set_progress
+from cardiobench.errors import CardiobenchError, unknown_name
+from cardiobench.registry import ENV_DISABLE, ENV_PLUGINS, Registry, load_registry
+from cardiobench.runner import RunRequest, resume, run
+from cardiobench.specs import parameter_count
+from cardiobench.tables import markdown
+
+Command = Callable[[argparse.Namespace, Registry], int]
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--plugin", action="append", default=argparse.SUPPRESS, metavar="MODULE", help=f"load an extra plugin module (repeatable; also ${ENV_PLUGINS})")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors")
+    return common
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="cardiobench",
+        parents=[common],
+        description="Train, evaluate and compare published cardiac deep-learning models on one protocol.",
+        epilog=f"Plugins: entry-point group 'cardiobench', --plugin, ${ENV_PLUGINS}; block with ${ENV_DISABLE}.",
+    )
+    parser.add_argument("--version", action="version", version=f"cardiobench {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", parents=[common], help="train and test a model on a task", description="Train, validate and test one model on one task; writes a run directory with record.json.")
+    p.add_argument("--task", help="task name (see: cardiobench list tasks)")
+    p.add_argument("--model", help="model name (see: cardiobench list models --task T)")
+    p.add_argument("--dataset", help="dataset name (default: the task's)")
+    p.add_argument("--data-root", metavar="DIR", help="folder of the real dataset; omitted: a synthetic set in the same format, generated on first use")
+    p.add_argument("--preset", default="quick", help="protocol preset: paper | quick | ci (default: quick, sized for a laptop CPU)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. --set train.epochs=3 (repeatable)")
+    p.add_argument("--weights", metavar="FILE", help="state dict to initialise the backbone (sets model.weights)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--runs-dir", default="runs", type=Path, help="where run directories go (default: ./runs)")
+    p.add_argument("--resume", metavar="RUN_DIR", type=Path, help="continue an interrupted run")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(handler=_cmd_run)
+
+    p = sub.add_parser("list", parents=[common], help="list registered tasks, datasets, models or metrics")
+    p.add_argument("kind", choices=["tasks", "datasets", "models", "metrics"])
+    p.add_argument("--task", help="only what serves this task")
+    p.set_defaults(handler=_cmd_list)
+
+    p = sub.add_parser("plugins", parents=[common], help="list loaded plugins, their versions and hooks")
+    p.set_defaults(handler=_cmd_plugins)
+
+    p = sub.add_parser("data", parents=[common], help="check a data folder or write a synthetic one")
+    data = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    c = data.add_parser("check", parents=[common], help="validate a data folder without training")
+    c.add_argument("--task", required=True)
+    c.add_argument("--dataset", help="dataset name (default: the task's)")
+    c.add_argument("--data-root", metavar="DIR", required=True, type=Path)
+    c.add_argument("--preset", default="quick", help="preset whose data settings (frame size, ...) to use")
+    c.set_defaults(handler=_cmd_data_check)
+    s = data.add_parser("synth", parents=[common], help="write a synthetic dataset in its real on-disk format")
+    s.add_argument("name", help="synthesizer name (e.g. echonet)")
+    s.add_argument("--out", required=True, type=Path, metavar="DIR")
+    s.add_argument("--n", type=int, help="number of items (default: the generator's)")
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(handler=_cmd_data_synth)
+    return parser
+
+
+def _print_table(rows: list[dict[str, object]], empty: str) -> None:
+    print(markdown(pl.DataFrame(rows)) if rows else empty)
+
+
+def _cmd_run(args: argparse.Namespace, registry: Registry) -> int:
+    if args.no_progress:
+        set_progress(False)
+    if args.resume:
+        resume(args.resume, registry)
+        return 0
+    if not args.task or not args.model:
+        raise CardiobenchError("cardiobench run needs --task and --model (or --resume RUN_DIR). See: cardiobench list tasks; cardiobench list models --task T.")
+    overrides = list(args.overrides) + ([f"model.weights={args.weights}"] if args.weights else [])
+    request = RunRequest(
+        task=args.task,
+        model=args.model,
+        dataset=args.dataset,
+        data_root=str(Path(args.data_root).expanduser().resolve()) if args.data_root else None,
+        preset=args.preset,
+        seed=args.seed,
+        overrides=overrides,
+        device=args.device,
+        plugins=list(getattr(args, "plugin", [])),
+    )
+    run(request, registry, runs_dir=args.runs_dir)
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace, registry: Registry) -> int:
+    if args.task:
+        registry.task(args.task)
+    if args.kind == "tasks":
+        rows = [{"name": t.spec.name, "version": t.spec.version, "plugin": t.plugin, "modality": t.spec.modality, "dataset": t.spec.default_dataset, "metrics": ", ".join(t.spec.metrics), "description": t.spec.description, "citation": t.spec.citation} for t in (registry.tasks[n] for n in sorted(registry.tasks)) if not args.task or t.spec.name == args.task]
+    elif args.kind == "datasets":
+        rows = [{"name": n, "version": d.spec.version, "plugin": d.plugin, "tasks": ", ".join(d.spec.tasks), "synthesizer": d.spec.synthesizer.name if d.spec.synthesizer else "", "description": d.spec.description, "citation": d.spec.citation} for n, d in sorted(registry.datasets.items()) if not args.task or args.task in d.spec.tasks]
+    elif args.kind == "models":
+        rows = []
+        for name, m in sorted(registry.models.items()):
+            if args.task and args.task not in m.spec.tasks:
+                continue
+            task = registry.task(args.task or m.spec.tasks[0])
+            values = config.resolve(task, m.spec, "paper" if "paper" in config.available_presets(task) else "quick").values
+            rows.append({"name": name, "version": m.spec.version, "plugin": m.plugin, "tasks": ", ".join(m.spec.tasks), "params (paper preset)": f"{parameter_count(m.spec.build(values, {})) / 1e6:.2f}M", "description": m.spec.description, "citation": m.spec.citation})
+    else:
+        rows = [{"name": n, "plugin": m.plugin, "better": "higher" if m.spec.higher_is_better else "lower", "description": m.spec.description, "computed with": m.spec.citation} for n, m in sorted(registry.metrics.items()) if not args.task or n in registry.task(args.task).metrics]
+    _print_table(rows, f"no {args.kind} registered")
+    return 0
+
+
+def _cmd_plugins(args: argparse.Namespace, registry: Registry) -> int:
+    _print_table([{"plugin": p.name, "version": p.version, "hooks": ", ".join(h.removeprefix("cardiobench_") for h in p.hooks), "from": p.origin} for p in registry.plugins], "no plugins loaded")
+    return 0
+
+
+def _cmd_data_check(args: argparse.Namespace, registry: Registry) -> int:
+    task = registry.task(args.task)
+    dataset = registry.dataset(args.dataset or task.default_dataset)
+    values = config.resolve(task, None, args.preset).values
+    print(dataset.check(args.data_root.expanduser(), values))
+    return 0
+
+
+def _cmd_data_synth(args: argparse.Namespace, registry: Registry) -> int:
+    synths = {d.spec.synthesizer.name: d.spec.synthesizer for d in registry.datasets.values() if d.spec.synthesizer}
+    if args.name not in synths:
+        raise unknown_name("synthesizer", args.name, synths)
+    out = args.out.expanduser()
+    if out.exists() and any(out.iterdir()):
+        raise CardiobenchError(f"Output folder {out} exists and is not empty; choose another --out or remove it.")
+    with atomic.directory(out) as tmp:
+        synths[args.name].write(tmp, args.n, args.seed)
+    print(f"wrote synthetic {args.name} data to {out}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    debug = getattr(args, "debug", False)
+    try:
+        registry = load_registry(getattr(args, "plugin", []))
+        return args.handler(args, registry)
+    except CardiobenchError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("\ninterrupted. A run continues where it stopped with: cardiobench run --resume RUN_DIR", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an unexpected failure still gets one readable paragraph
+        if debug:
+            traceback.print_exc()
+        print(f"error: internal error {type(exc).__name__}: {exc}. Re-run with --debug for the traceback, and please report it.", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

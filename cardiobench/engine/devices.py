@@ -1,0 +1,46 @@
+"""Device choice and batch placement. Multi-GPU support will wrap the model in
+:func:`prepare_model`; nothing else in the engine needs to know."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from cardiobench.errors import ConfigError
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when available, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise ConfigError(f"Unknown device {name!r}; use auto, cpu, cuda or cuda:N.") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"Device {name!r} was requested but CUDA is not available on this machine.")
+    return device
+
+
+def describe(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return "cpu"
+
+
+def to_device(batch: Mapping[str, Any], device: torch.device) -> dict[str, Any]:
+    """Move every tensor of a batch dict to ``device`` (non-blocking)."""
+    return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+
+
+def prepare_model(model: nn.Module, device: torch.device) -> nn.Module:
+    return model.to(device)
+
+
+def default_workers(device: torch.device) -> int:
+    """DataLoader workers: none on CPU (they would compete with compute for
+    cores), several on GPU to keep it fed."""
+    return 8 if device.type == "cuda" else 0

@@ -1,0 +1,241 @@
+"""The training and evaluation loops.
+
+:class:`Trainer` trains with best-on-validation selection and checkpoints at
+every epoch end; it resumes from the last checkpoint and, because every random
+draw derives from (seed, epoch, index), ends exactly where an uninterrupted
+run would. :func:`collect` runs a model over a loader and averages the
+predictions that share an ``id`` (test-time clips of one video).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, RandomSampler, SequentialSampler
+from cardiobench import progress
+
+from cardiobench.engine import checkpoint
+from cardiobench.engine.devices import to_device
+from cardiobench.engine.optim import Optimization
+from cardiobench.engine.seeding import derive_seed
+
+
+@dataclass
+class Predictions:
+    """Per-sample predictions: ``y_pred`` is (N,) values or (N, K) scores."""
+
+    ids: list[str]
+    y_true: np.ndarray
+    y_pred: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass
+class FitResult:
+    history: list[dict[str, float]]
+    best_epoch: int
+    train_seconds: float
+    train_samples: int
+
+    @property
+    def train_throughput(self) -> float:
+        return self.train_samples / self.train_seconds if self.train_seconds > 0 else 0.0
+
+
+class EpochLoader:
+    """A DataLoader whose order and per-sample randomness are set per epoch.
+
+    The shuffle order is seeded from (seed, epoch); datasets with
+    ``set_epoch`` redraw their random samples (clip starts, augmentations).
+    """
+
+    def __init__(self, dataset: Dataset, batch_size: int, shuffle: bool, workers: int, seed: int, drop_last: bool = False):
+        self.dataset = dataset
+        self.seed = seed
+        self.generator = torch.Generator()
+        sampler = RandomSampler(dataset, generator=self.generator) if shuffle else SequentialSampler(dataset)
+        self.loader = DataLoader(
+            dataset,
+            batch_size=batch_size,
+            sampler=sampler,
+            num_workers=workers,
+            pin_memory=torch.cuda.is_available(),
+            drop_last=drop_last and len(dataset) > batch_size,
+        )
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def epoch(self, epoch: int) -> DataLoader:
+        self.generator.manual_seed(derive_seed(self.seed, "order", epoch))
+        set_epoch = getattr(self.dataset, "set_epoch", None)
+        if set_epoch is not None:
+            set_epoch(epoch)
+        return self.loader
+
+
+def _autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager[Any]:
+    if not enabled or device.type != "cuda":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.autocast(device_type="cuda", dtype=dtype)
+
+
+def _aggregate(ids: list[str], y_true: list[np.ndarray], y_pred: list[np.ndarray]) -> Predictions:
+    """Average predictions sharing an id, in order of first appearance."""
+    true = np.concatenate(y_true)
+    pred = np.concatenate(y_pred).astype(np.float64)
+    unique, first, inverse = np.unique(np.asarray(ids), return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    sums = np.zeros((len(unique),) + pred.shape[1:])
+    np.add.at(sums, inverse, pred)
+    counts = np.bincount(inverse, minlength=len(unique)).reshape((-1,) + (1,) * (pred.ndim - 1))
+    means = sums / counts
+    return Predictions([str(unique[i]) for i in order], true[first[order]], means[order])
+
+
+@torch.no_grad()
+def collect(
+    model: nn.Module,
+    batches: Iterator[dict[str, Any]] | DataLoader,
+    device: torch.device,
+    amp: bool = False,
+    desc: str = "eval",
+    with_loss: bool = True,
+) -> tuple[Predictions, float, float]:
+    """(predictions averaged per id, mean loss per batch item, items per second)."""
+    model.eval()
+    ids: list[str] = []
+    trues: list[np.ndarray] = []
+    preds: list[np.ndarray] = []
+    loss_sum, items = torch.zeros((), device=device), 0
+    start = time.perf_counter()
+    for batch in progress.bar(batches, desc=desc, unit="batch"):
+        batch = to_device(batch, device)
+        with _autocast(device, amp):
+            outputs = model(batch["input"])
+            if with_loss:
+                loss_sum += model.loss(outputs, batch).detach().float() * len(batch["id"])
+            pred = model.predict(outputs)
+        ids.extend(batch["id"])
+        trues.append(batch["target"].detach().cpu().numpy())
+        preds.append(pred.detach().float().cpu().numpy())
+        items += len(batch["id"])
+    seconds = time.perf_counter() - start
+    return _aggregate(ids, trues, preds), float(loss_sum) / max(items, 1), items / seconds if seconds > 0 else 0.0
+
+
+@dataclass
+class Trainer:
+    """Train ``model`` with ``optimization``; ``select(val_predictions, val_loss)``
+    scores an epoch on validation (lower is better)."""
+
+    model: nn.Module
+    optimization: Optimization
+    device: torch.device
+    checkpoint_dir: Path
+    select: Callable[[Predictions, float], float]
+    amp: bool = False
+    label: str = ""
+    log: Callable[[str], None] = print
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def last_path(self) -> Path:
+        return self.checkpoint_dir / "last.pt"
+
+    @property
+    def best_path(self) -> Path:
+        return self.checkpoint_dir / "best.pt"
+
+    def _amp_scaler(self) -> torch.amp.GradScaler:
+        fp16 = self.amp and self.device.type == "cuda" and not torch.cuda.is_bf16_supported()
+        return torch.amp.GradScaler("cuda", enabled=fp16)
+
+    def _state(self, epoch: int, best_epoch: int, best_score: float, scaler: torch.amp.GradScaler, seconds: float, samples: int) -> dict[str, Any]:
+        sched = self.optimization.scheduler
+        return {
+            "epoch": epoch,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimization.optimizer.state_dict(),
+            "scheduler": sched.state_dict() if sched is not None else {},
+            "scaler": scaler.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "history": self.history,
+            "best_epoch": best_epoch,
+            "best_score": best_score,
+            "train_seconds": seconds,
+            "train_samples": samples,
+        }
+
+    def _restore(self, scaler: torch.amp.GradScaler) -> tuple[int, int, float, float, int]:
+        state = checkpoint.load(self.last_path)
+        self.model.load_state_dict(state["model"])
+        self.optimization.optimizer.load_state_dict(state["optimizer"])
+        if self.optimization.scheduler is not None:
+            self.optimization.scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"]:
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        self.history = list(state["history"])
+        self.log(f"{self.label}resumed after epoch {state['epoch'] + 1} from {self.last_path}")
+        return state["epoch"] + 1, state["best_epoch"], state["best_score"], state["train_seconds"], state["train_samples"]
+
+    def fit(self, train: EpochLoader, val: DataLoader, epochs: int) -> FitResult:
+        scaler = self._amp_scaler()
+        start_epoch, best_epoch, best_score, seconds, samples = 0, -1, float("inf"), 0.0, 0
+        if self.last_path.exists():
+            start_epoch, best_epoch, best_score, seconds, samples = self._restore(scaler)
+        optimizer, scheduler = self.optimization.optimizer, self.optimization.scheduler
+        for epoch in range(start_epoch, epochs):
+            self.model.train()
+            loss_sum, seen = torch.zeros((), device=self.device), 0
+            bar = progress.bar(train.epoch(epoch), desc=f"{self.label}epoch {epoch + 1}/{epochs}", unit="batch")
+            tic = time.perf_counter()
+            for step, batch in enumerate(bar):
+                batch = to_device(batch, self.device)
+                with _autocast(self.device, self.amp):
+                    loss = self.model.loss(self.model(batch["input"]), batch)
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+                if scheduler is not None and self.optimization.per_step:
+                    scheduler.step()
+                n = len(batch["id"])
+                loss_sum += loss.detach().float() * n
+                seen += n
+                if step % 10 == 0 and progress.enabled():
+                    bar.set_postfix(loss=f"{float(loss_sum) / seen:.4g}", items_s=f"{seen / (time.perf_counter() - tic):.1f}")
+            epoch_seconds = time.perf_counter() - tic
+            seconds, samples = seconds + epoch_seconds, samples + seen
+            if scheduler is not None and not self.optimization.per_step:
+                scheduler.step()
+
+            val_pred, val_loss, _ = collect(self.model, val, self.device, self.amp, f"{self.label}validate")
+            score = self.select(val_pred, val_loss)
+            improved = score < best_score
+            if improved:
+                best_epoch, best_score = epoch, score
+                checkpoint.save(self.best_path, {"epoch": epoch, "model": self.model.state_dict()})
+            entry = {"epoch": epoch + 1, "train_loss": float(loss_sum) / max(seen, 1), "val_loss": val_loss, "val_score": score, "seconds": epoch_seconds}
+            self.history.append(entry)
+            checkpoint.save(self.last_path, self._state(epoch, best_epoch, best_score, scaler, seconds, samples))
+            self.log(
+                f"{self.label}epoch {epoch + 1}/{epochs}  train loss {entry['train_loss']:.4g}  val loss {val_loss:.4g}  "
+                f"val score {score:.4g}{'  *best' if improved else ''}  ({seen / epoch_seconds:.1f} items/s)"
+            )
+        self.model.load_state_dict(checkpoint.load(self.best_path)["model"])
+        return FitResult(self.history, best_epoch, seconds, samples)

@@ -1,0 +1,46 @@
+"""Figures written into run directories (matplotlib, headless)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from cardiobench import atomic  # noqa: E402
+
+
+def save(fig: plt.Figure, path: Path, dpi: int = 120) -> Path:
+    """Write ``fig`` to ``path`` atomically and close it."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=path.suffix.lstrip(".") or "png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    atomic.write_bytes(path, buffer.getvalue())
+    return path
+
+
+def regression_plots(y_true: np.ndarray, y_pred: np.ndarray, out_dir: Path, quantity: str) -> list[Path]:
+    """Predicted against true (with the identity line) and a Bland-Altman plot."""
+    y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
+    lo, hi = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.scatter(y_true, y_pred, s=12, alpha=0.7)
+    ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="identity")
+    ax.set(xlabel=f"true {quantity}", ylabel=f"predicted {quantity}", title=f"Predicted vs true (n = {len(y_true)})")
+    ax.legend(loc="upper left")
+    scatter = save(fig, out_dir / "scatter.png")
+
+    mean, diff = (y_true + y_pred) / 2, y_pred - y_true
+    bias, spread = float(diff.mean()), float(1.96 * diff.std(ddof=1)) if len(diff) > 1 else 0.0
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    ax.scatter(mean, diff, s=12, alpha=0.7)
+    ax.axhline(bias, color="k", lw=1, label=f"bias {bias:+.2f}")
+    for limit in (bias - spread, bias + spread):
+        ax.axhline(limit, color="k", lw=1, ls="--")
+    ax.set(xlabel=f"mean of true and predicted {quantity}", ylabel=f"predicted - true {quantity}", title=f"Bland-Altman (limits of agreement {bias - spread:.1f} to {bias + spread:.1f})")
+    ax.legend(loc="upper right")
+    return [scatter, save(fig, out_dir / "bland_altman.png")]

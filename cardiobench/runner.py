@@ -1,0 +1,372 @@
+"""One run, end to end: resolve names and config, load data, train each fold,
+score the test predictions, write the run directory.
+
+A run directory ``runs/<time>-<task>-<model>-s<seed>/`` holds ``run.json``
+(what was asked), ``config.yaml`` (the resolved config), ``log.txt``,
+``checkpoints/<fold>/``, ``folds/<fold>.json`` (finished folds),
+``predictions.csv``, ``record.json`` and ``plots/``. ``resume`` re-enters a
+directory and finishes it exactly as an uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from cardiobench import atomic, config, records
+from cardiobench.engine import devices, optim
+from cardiobench.engine.loop import EpochLoader, Predictions, Trainer, collect
+from cardiobench.engine.seeding import derive_seed, seed_everything
+from cardiobench.errors import CardiobenchError, ConfigError
+from cardiobench.evaluation import MetricValue, score
+from cardiobench.registry import Registry
+from cardiobench.specs import DataBundle, Fold, MetricSpec, ModelSpec, TaskSpec, parameter_count
+from cardiobench.tables import markdown
+
+RUN_FILE = "run.json"
+CONFIG_FILE = "config.yaml"
+
+
+@dataclass
+class RunRequest:
+    """Everything that defines a run besides the code."""
+
+    task: str
+    model: str
+    dataset: str | None = None
+    data_root: str | None = None
+    preset: str = "quick"
+    seed: int = 0
+    overrides: list[str] = field(default_factory=list)
+    device: str = "auto"
+    plugins: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    record: dict[str, Any]
+
+
+class RunLog:
+    """Prints a line and appends it to the run's ``log.txt``."""
+
+    def __init__(self, path: Path | None = None, echo: bool = True):
+        self.path, self.echo = path, echo
+
+    def __call__(self, message: str) -> None:
+        if self.echo:
+            print(message, flush=True)
+        if self.path is not None:
+            with open(self.path, "a") as handle:
+                handle.write(message + "\n")
+
+
+@dataclass
+class _Resolved:
+    task: TaskSpec
+    model: ModelSpec
+    dataset_name: str
+    config: config.ResolvedConfig
+
+
+def _resolve(request: RunRequest, registry: Registry) -> _Resolved:
+    task = registry.task(request.task)
+    model = registry.model(request.model)
+    if task.name not in model.tasks:
+        served = ", ".join(sorted(m.name for m in registry.models_for(task.name))) or "none"
+        raise ConfigError(f"Model {model.name!r} does not serve task {task.name!r} (it serves {', '.join(model.tasks)}). Models for {task.name!r}: {served}.")
+    dataset_name = request.dataset or task.default_dataset
+    dataset = registry.dataset(dataset_name)
+    if task.name not in dataset.tasks:
+        raise ConfigError(f"Dataset {dataset_name!r} does not serve task {task.name!r} (it serves {', '.join(dataset.tasks)}).")
+    for metric in task.metrics:
+        registry.metric(metric)
+    return _Resolved(task, model, dataset_name, config.resolve(task, model, request.preset, request.overrides))
+
+
+def _new_run_dir(runs_dir: Path, request: RunRequest) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = Path(runs_dir) / f"{stamp}-{request.task}-{request.model}-s{request.seed}"
+    run_dir, n = base, 1
+    while run_dir.exists():
+        n += 1
+        run_dir = base.with_name(f"{base.name}-{n}")
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def _selector(registry: Registry, task: TaskSpec, select_by: str) -> Callable[[Predictions, float], float]:
+    if select_by == "loss":
+        return lambda _pred, loss: loss
+    if select_by != "rank":
+        raise ConfigError(f"train.select_by must be 'rank' or 'loss', got {select_by!r}.")
+    metric = registry.metric(task.rank_metric)
+    sign = -1.0 if metric.higher_is_better else 1.0
+
+    def by_rank_metric(pred: Predictions, _loss: float) -> float:
+        value = float(metric.fn(pred.y_true, pred.y_pred))
+        return sign * value if math.isfinite(value) else math.inf
+
+    return by_rank_metric
+
+
+def _metric_dict(values: Mapping[str, MetricValue]) -> dict[str, dict[str, float | None]]:
+    return {k: {f: (x if math.isfinite(x) else None) for f, x in v.as_dict().items()} for k, v in values.items()}
+
+
+def _baseline_predictions(task: TaskSpec, train_targets: np.ndarray, n: int) -> np.ndarray | None:
+    if task.reference_baseline is None:
+        return None
+    constant = np.asarray(task.reference_baseline(train_targets), dtype=np.float64)
+    return np.broadcast_to(constant, (n,) + constant.shape).copy()
+
+
+@dataclass
+class _FoldResult:
+    name: str
+    predictions: Predictions
+    best_epoch: int
+    history: list[dict[str, float]]
+    train_seconds: float
+    train_samples: int
+    eval_throughput: float
+    baseline: np.ndarray | None
+    parameters: int
+
+    def to_json(self) -> dict[str, Any]:
+        p = self.predictions
+        return {
+            "name": self.name,
+            "ids": p.ids,
+            "y_true": p.y_true.tolist(),
+            "y_pred": p.y_pred.tolist(),
+            "baseline": None if self.baseline is None else self.baseline.tolist(),
+            "best_epoch": self.best_epoch,
+            "history": self.history,
+            "train_seconds": self.train_seconds,
+            "train_samples": self.train_samples,
+            "eval_throughput": self.eval_throughput,
+            "parameters": self.parameters,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> _FoldResult:
+        preds = Predictions(d["ids"], np.asarray(d["y_true"]), np.asarray(d["y_pred"], dtype=np.float64))
+        baseline = None if d["baseline"] is None else np.asarray(d["baseline"], dtype=np.float64)
+        return cls(d["name"], preds, d["best_epoch"], d["history"], d["train_seconds"], d["train_samples"], d["eval_throughput"], baseline, d["parameters"])
+
+
+class _Run:
+    """The work of one run directory."""
+
+    def __init__(self, request: RunRequest, registry: Registry, resolved: _Resolved, run_dir: Path):
+        self.request, self.registry, self.resolved = request, registry, resolved
+        self.run_dir = run_dir
+        self.values = resolved.config.values
+        self.log = RunLog(run_dir / "log.txt")
+        self.device = devices.resolve_device(request.device)
+        self.metrics: list[MetricSpec] = [registry.metric(m) for m in resolved.task.metrics]
+
+    def fold(self, fold: Fold, index: int, bundle: DataBundle, multi: bool) -> _FoldResult:
+        done = self.run_dir / "folds" / f"{fold.name}.json"
+        if done.exists():
+            self.log(f"fold {fold.name}: already finished, reusing {done}")
+            return _FoldResult.from_json(json.loads(done.read_text()))
+        train_cfg, eval_cfg = self.values["train"], self.values["eval"]
+        seed = derive_seed(self.request.seed, "fold", fold.name) % 2**31
+        seed_everything(seed)
+        model = devices.prepare_model(self.resolved.model.build(self.values, bundle.info), self.device)
+        workers = train_cfg["num_workers"] if train_cfg["num_workers"] is not None else devices.default_workers(self.device)
+        train = EpochLoader(fold.train, int(train_cfg["batch_size"]), True, workers, seed, drop_last=True)
+        val = EpochLoader(fold.val, int(eval_cfg["batch_size"]), False, workers, seed).loader
+        test = EpochLoader(fold.test, int(eval_cfg["batch_size"]), False, workers, seed).loader
+        trainer = Trainer(
+            model=model,
+            optimization=optim.build(model, train_cfg, len(train)),
+            device=self.device,
+            checkpoint_dir=self.run_dir / "checkpoints" / fold.name,
+            select=_selector(self.registry, self.resolved.task, train_cfg["select_by"]),
+            amp=bool(train_cfg["amp"]),
+            label=f"[{fold.name}] " if multi else "",
+            log=self.log,
+        )
+        fit = trainer.fit(train, val, int(train_cfg["epochs"]))
+        preds, _, throughput = collect(model, test, self.device, bool(train_cfg["amp"]), "test", with_loss=False)
+        targets = bundle.train_targets[index] if bundle.train_targets else np.empty(0)
+        result = _FoldResult(fold.name, preds, fit.best_epoch + 1, fit.history, fit.train_seconds, fit.train_samples, throughput, _baseline_predictions(self.resolved.task, targets, len(preds)), parameter_count(model))
+        atomic.write_text(done, json.dumps(result.to_json()))
+        return result
+
+    def score(self, preds: Predictions, salt: str) -> dict[str, MetricValue]:
+        return score(self.metrics, preds, int(self.values["eval"]["bootstrap"]), derive_seed(self.request.seed, "bootstrap", salt) % 2**31)
+
+
+def _pool(results: list[_FoldResult]) -> Predictions:
+    return Predictions(
+        [f"{r.name}/{i}" if len(results) > 1 else i for r in results for i in r.predictions.ids],
+        np.concatenate([r.predictions.y_true for r in results]),
+        np.concatenate([r.predictions.y_pred for r in results]),
+    )
+
+
+def _predictions_frame(results: list[_FoldResult]) -> pl.DataFrame:
+    frames = []
+    for r in results:
+        p = r.predictions
+        cols: dict[str, Any] = {"fold": [r.name] * len(p), "id": p.ids}
+        cols["y_true"] = p.y_true if p.y_true.ndim == 1 else p.y_true.tolist()
+        if p.y_pred.ndim == 1:
+            cols["y_pred"] = p.y_pred
+        else:
+            cols.update({f"score_{k}": p.y_pred[:, k] for k in range(p.y_pred.shape[1])})
+        frames.append(pl.DataFrame(cols))
+    return pl.concat(frames)
+
+
+def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str, wall_start: float) -> RunOutcome:
+    request, resolved = run.request, run.resolved
+    multi = len(bundle.folds) > 1
+    results = [run.fold(fold, i, bundle, multi) for i, fold in enumerate(bundle.folds)]
+
+    pooled = _pool(results)
+    metrics = run.score(pooled, "pooled")
+    folds = []
+    for r in results:
+        fold_metrics = run.score(r.predictions, r.name) if multi else metrics
+        folds.append({"name": r.name, "metrics": _metric_dict(fold_metrics), "best_epoch": r.best_epoch, "n_test": len(r.predictions), "history": r.history})
+    if multi:  # the headline value of a cross-validated run is the mean over folds, as papers report
+        for name, value in metrics.items():
+            mean = float(np.mean([f["metrics"][name]["value"] for f in folds if f["metrics"][name]["value"] is not None]))
+            metrics[name] = MetricValue(mean, value.ci_low, value.ci_high)
+
+    baseline_record = None
+    if all(r.baseline is not None for r in results) and resolved.task.reference_baseline is not None:
+        base_pred = Predictions(pooled.ids, pooled.y_true, np.concatenate([r.baseline for r in results]))
+        baseline_record = {"name": resolved.task.reference_baseline_name, "metrics": _metric_dict(run.score(base_pred, "baseline"))}
+
+    task, model_spec = resolved.task, resolved.model
+    dataset = run.registry.dataset(resolved.dataset_name)
+    plugins = {p: run.registry.plugin_version(p) for p in {run.registry.plugin_of("tasks", task.name), run.registry.plugin_of("models", model_spec.name), run.registry.plugin_of("datasets", dataset.name)}}
+    train_seconds = sum(r.train_seconds for r in results)
+    record = {
+        "schema_version": records.SCHEMA_VERSION,
+        "run_id": run.run_dir.name,
+        "task": {"name": task.name, "version": task.version, "plugin": run.registry.plugin_of("tasks", task.name)},
+        "dataset": {"name": dataset.name, "version": dataset.version, "plugin": run.registry.plugin_of("datasets", dataset.name), "fingerprint": bundle.fingerprint, "source": bundle.source, "info": bundle.info},
+        "model": {"name": model_spec.name, "version": model_spec.version, "plugin": run.registry.plugin_of("models", model_spec.name), "parameters": results[0].parameters},
+        "preset": {"name": resolved.config.preset, "version": resolved.config.preset_version, "description": resolved.config.preset_description},
+        "seed": request.seed,
+        "config": run.values,
+        "metrics": _metric_dict(metrics),
+        "folds": folds,
+        "stages": stages,
+        "timing": {
+            "wall_seconds": round(time.time() - wall_start, 3),
+            "train_seconds": round(train_seconds, 3),
+            "train_items_per_second": round(sum(r.train_samples for r in results) / train_seconds, 3) if train_seconds else 0.0,
+            "eval_items_per_second": round(float(np.mean([r.eval_throughput for r in results])), 3),
+        },
+        "environment": records.environment(devices.describe(run.device), plugins),
+        "started_at": started,
+        "finished_at": records.now(),
+    }
+    if baseline_record is not None:
+        record["reference_baseline"] = baseline_record
+    problems = records.problems(record)
+    if problems:
+        raise CardiobenchError(f"Internal error: the run record of {run.run_dir} fails its schema: {'; '.join(problems)}")
+
+    frame = _predictions_frame(results)
+    atomic.write_with(run.run_dir / "predictions.csv", frame.write_csv)
+    if task.plots is not None:
+        for path in task.plots(pooled, run.run_dir / "plots"):
+            run.log(f"plot: {path}")
+    records.write(run.run_dir / records.RECORD_FILE, record)
+    run.log(summary(record))
+    run.log(f"run directory: {run.run_dir}")
+    return RunOutcome(run.run_dir, record)
+
+
+def summary(record: Mapping[str, Any]) -> str:
+    """The final table: each metric with its CI, beside the reference baseline."""
+    baseline = record.get("reference_baseline")
+    rows = []
+    for name, m in record["metrics"].items():
+        row = {"metric": name, "value": m["value"], "95% CI": f"{m['ci_low']:.4g} to {m['ci_high']:.4g}" if m["ci_low"] is not None else "n/a"}
+        if baseline:
+            b = baseline["metrics"][name]["value"]
+            row[baseline["name"]] = b
+            row["model / baseline"] = (m["value"] / b) if b else None
+        rows.append(row)
+    header = f"{record['task']['name']} / {record['model']['name']} / {record['dataset']['name']} / preset {record['preset']['name']} / seed {record['seed']}"
+    return f"\n{header} (test split, n = {sum(f['n_test'] for f in record['folds'])})\n" + markdown(pl.DataFrame(rows))
+
+
+def _prepare(request: RunRequest, registry: Registry, resolved: _Resolved) -> tuple[DataBundle, dict[str, Any]]:
+    """Load (and validate) the data and run the model's preparation stages;
+    everything that can reject bad input happens here, before a run directory exists."""
+    dataset = registry.dataset(resolved.dataset_name)
+    root = Path(request.data_root).expanduser() if request.data_root else None
+    bundle = dataset.load(root, resolved.config.values, request.seed)
+    stages: dict[str, Any] = {}
+    if resolved.model.prepare is not None:
+        bundle, stages = resolved.model.prepare(bundle, resolved.config.values, request, registry)
+    return bundle, stages
+
+
+def _start(request: RunRequest, registry: Registry, resolved: _Resolved, run_dir: Path, started: str, prepared: tuple[DataBundle, dict[str, Any]], wall_start: float) -> RunOutcome:
+    run = _Run(request, registry, resolved, run_dir)
+    bundle, stages = prepared
+    run.log(f"data: {bundle.source} (fingerprint {bundle.fingerprint[:12]}, {len(bundle.folds)} fold(s))")
+    return _execute(run, bundle, stages, started, wall_start)
+
+
+def preset_banner(resolved: config.ResolvedConfig) -> str:
+    text = f"preset: {resolved.preset} (v{resolved.preset_version})"
+    if resolved.preset_description:
+        text += f" - {resolved.preset_description}"
+    if resolved.preset != "paper":
+        text += ". Use --preset paper for the published protocol."
+    return text
+
+
+def run(request: RunRequest, registry: Registry, runs_dir: Path = Path("runs")) -> RunOutcome:
+    """Start a new run."""
+    wall_start, started = time.time(), records.now()
+    resolved = _resolve(request, registry)
+    banner = preset_banner(resolved.config)
+    print(banner, flush=True)
+    prepared = _prepare(request, registry, resolved)
+    run_dir = _new_run_dir(runs_dir, request)
+    atomic.write_text(run_dir / RUN_FILE, json.dumps({"request": asdict(request), "preset": {"name": resolved.config.preset, "version": resolved.config.preset_version, "description": resolved.config.preset_description}, "sources": resolved.config.sources, "started_at": started}, indent=2))
+    atomic.write_text(run_dir / CONFIG_FILE, config.dump_yaml(resolved.config.values))
+    log = RunLog(run_dir / "log.txt", echo=False)
+    log(banner)
+    RunLog(run_dir / "log.txt")(f"run: {request.task} / {request.model} / seed {request.seed} -> {run_dir}")
+    return _start(request, registry, resolved, run_dir, started, prepared, wall_start)
+
+
+def resume(run_dir: Path, registry: Registry) -> RunOutcome:
+    """Finish an interrupted run from its last checkpoint."""
+    wall_start = time.time()
+    run_dir = Path(run_dir)
+    if not (run_dir / RUN_FILE).is_file() or not (run_dir / CONFIG_FILE).is_file():
+        raise CardiobenchError(f"{run_dir} is not a cardiobench run directory (no {RUN_FILE} and {CONFIG_FILE}).")
+    if (run_dir / records.RECORD_FILE).is_file():
+        raise CardiobenchError(f"{run_dir} already finished (it has {records.RECORD_FILE}); nothing to resume.")
+    meta = json.loads((run_dir / RUN_FILE).read_text())
+    request = RunRequest(**meta["request"])
+    resolved = _resolve(request, registry)
+    saved = config.read_yaml(run_dir / CONFIG_FILE)
+    resolved.config = config.ResolvedConfig(saved, meta["preset"]["name"], meta["preset"]["version"], meta["preset"]["description"], meta["sources"])
+    RunLog(run_dir / "log.txt")(f"resuming {run_dir}")
+    return _start(request, registry, resolved, run_dir, meta["started_at"], _prepare(request, registry, resolved), wall_start)

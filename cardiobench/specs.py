@@ -1,0 +1,278 @@
+"""The plain data a plugin hands to cardiobench: task, dataset, model, metric and
+reported-result specs.
+
+A spec is data plus factories. The core reads the data (names, versions,
+citations) and calls the factories (``build``, ``load``, ``fn``) at run time; it
+never imports a plugin's internals.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._+-]*$")
+
+
+# --------------------------------------------------------------------------- data
+@dataclass
+class Fold:
+    """One train/validation/test partition. Every dataset item is a dict with at
+    least ``input`` (tensor), ``target`` (tensor) and ``id`` (str); the engine
+    averages test predictions that share an ``id`` (test-time clips, patches).
+
+    A dataset may define ``set_epoch(epoch)`` to draw epoch-specific random
+    samples; the engine calls it before every training epoch.
+    """
+
+    name: str
+    train: Dataset
+    val: Dataset
+    test: Dataset
+
+
+@dataclass
+class DataBundle:
+    """What a dataset spec's ``load`` returns.
+
+    ``fingerprint`` hashes labels, file list and split, so two runs on the same
+    fingerprint saw the same data. ``info`` carries facts models may need
+    (e.g. ``train_target_mean``) and lands in the run record. ``train_targets``
+    per fold feed the task's trivial reference baseline.
+    """
+
+    folds: list[Fold]
+    fingerprint: str
+    source: str
+    info: dict[str, Any] = field(default_factory=dict)
+    train_targets: list[np.ndarray] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Synthesizer:
+    """A generator that writes a dataset's real on-disk format.
+
+    ``write(out_dir, n, seed)`` creates ``out_dir`` in the real format;
+    ``n=None`` means the generator's default size.
+    """
+
+    name: str
+    description: str
+    write: Callable[[Path, int | None, int], None]
+
+
+# ------------------------------------------------------------------------- models
+@runtime_checkable
+class BenchModel(Protocol):
+    """The interface the engine trains: an ``nn.Module`` whose ``forward`` takes a
+    batch's ``input`` tensor, plus a loss and a decoder into the task's label space.
+    """
+
+    def __call__(self, x: torch.Tensor) -> Any: ...
+
+    def loss(self, outputs: Any, batch: Mapping[str, Any]) -> torch.Tensor:
+        """Scalar training loss for ``outputs`` against the batch's targets."""
+        ...
+
+    def predict(self, outputs: Any) -> torch.Tensor:
+        """Predictions in the task's label space: (B,) values or (B, K) scores."""
+        ...
+
+
+def parameter_count(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+# ------------------------------------------------------------------------- specs
+def _name_problems(kind: str, name: Any) -> list[str]:
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        return [f"{kind} name {name!r} must be lower-case letters, digits and . _ + - "]
+    return []
+
+
+def _text_problems(spec: Any, *fields: str) -> list[str]:
+    return [f"{f} must be a non-empty string" for f in fields if not isinstance(getattr(spec, f), str) or not getattr(spec, f).strip()]
+
+
+def _version_problems(version: Any) -> list[str]:
+    return [] if isinstance(version, int) and version >= 1 else [f"version must be an integer >= 1, got {version!r}"]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A benchmark task: what is predicted, from which dataset, scored how.
+
+    ``presets_dir`` holds ``defaults.yaml`` (every valid config key with its
+    default) and one YAML per preset (``paper``, ``quick``, ``ci``), optionally
+    refined per model in ``<model>/<preset>.yaml``. The first metric in
+    ``metrics`` that equals ``rank_metric`` ranks leaderboards, in the direction
+    its metric spec gives. ``reference_baseline`` maps training targets to the
+    constant prediction a trivial model would make (printed beside the model).
+    """
+
+    name: str
+    version: int
+    description: str
+    citation: str
+    modality: str
+    default_dataset: str
+    metrics: tuple[str, ...]
+    rank_metric: str
+    presets_dir: Path
+    reference_baseline: Callable[[np.ndarray], np.ndarray] | None = None
+    reference_baseline_name: str = ""
+    plots: Callable[[Any, Path], list[Path]] | None = None
+
+    def problems(self) -> list[str]:
+        out = _name_problems("task", self.name) + _version_problems(self.version)
+        out += _text_problems(self, "description", "citation", "modality", "default_dataset")
+        if not self.metrics:
+            out.append("metrics must list at least one metric name")
+        if self.rank_metric not in self.metrics:
+            out.append(f"rank_metric {self.rank_metric!r} is not among metrics {list(self.metrics)}")
+        if not (Path(self.presets_dir) / "defaults.yaml").is_file():
+            out.append(f"presets_dir {self.presets_dir} has no defaults.yaml")
+        return out
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset: a reader for its public on-disk format and, ideally, a
+    synthesizer writing that same format.
+
+    ``load(data_root, config, seed)`` returns a :class:`DataBundle`;
+    ``data_root=None`` means the dataset's synthetic stand-in (generated on
+    first use); ``seed`` fixes any sampling (test clips, folds). ``check``
+    validates a folder, raises a ``DataError`` listing every problem, and
+    otherwise returns a one-line summary.
+    """
+
+    name: str
+    version: int
+    description: str
+    citation: str
+    tasks: tuple[str, ...]
+    load: Callable[[Path | None, Mapping[str, Any], int], DataBundle]
+    check: Callable[[Path, Mapping[str, Any]], str]
+    license: str = ""
+    synthesizer: Synthesizer | None = None
+
+    def problems(self) -> list[str]:
+        out = _name_problems("dataset", self.name) + _version_problems(self.version)
+        out += _text_problems(self, "description", "citation")
+        if not callable(self.load) or not callable(self.check):
+            out.append("load and check must be callables")
+        return out
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model: ``build(config, info)`` returns a :class:`BenchModel`.
+
+    ``config`` is the resolved run config; its ``model`` section starts from
+    ``defaults``. ``info`` is the data bundle's ``info``. ``prepare`` (optional)
+    runs before training, may run recorded stages (e.g. train a segmenter) and
+    returns the bundle the model trains on plus facts for the run record.
+    """
+
+    name: str
+    version: int
+    description: str
+    citation: str
+    tasks: tuple[str, ...]
+    build: Callable[[Mapping[str, Any], Mapping[str, Any]], nn.Module]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    prepare: Callable[..., tuple[DataBundle, dict[str, Any]]] | None = None
+
+    def problems(self) -> list[str]:
+        out = _name_problems("model", self.name) + _version_problems(self.version)
+        out += _text_problems(self, "description", "citation")
+        if not self.tasks:
+            out.append("tasks must name at least one task")
+        if not callable(self.build):
+            out.append("build must be a callable")
+        return out
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A metric ``fn(y_true, y_pred) -> float`` over whole evaluation sets.
+
+    ``y_pred`` is what the task's models predict: (N,) values or (N, K) scores.
+    """
+
+    name: str
+    description: str
+    higher_is_better: bool
+    fn: Callable[[np.ndarray, np.ndarray], float]
+    citation: str = ""
+
+    def problems(self) -> list[str]:
+        out = _name_problems("metric", self.name) + _text_problems(self, "description")
+        if not callable(self.fn):
+            out.append("fn must be a callable")
+        return out
+
+
+@dataclass(frozen=True)
+class ReportedResult:
+    """A number a paper reports, kept apart from reproduced results.
+
+    ``protocol`` names the preset that follows the paper's protocol (usually
+    ``paper``); ``model`` names the registered model it corresponds to, if any.
+    """
+
+    task: str
+    dataset: str
+    method: str
+    metric: str
+    value: float
+    split: str
+    citation: str
+    table: str
+    protocol: str = "paper"
+    model: str | None = None
+    notes: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.task}/{self.method}/{self.metric}/{self.table}"
+
+    def problems(self) -> list[str]:
+        out = _text_problems(self, "task", "dataset", "method", "metric", "split", "citation", "table")
+        if not isinstance(self.value, (int, float)) or not np.isfinite(self.value):
+            out.append(f"value must be a finite number, got {self.value!r}")
+        return out
+
+
+SPEC_KINDS: dict[str, type] = {
+    "tasks": TaskSpec,
+    "datasets": DatasetSpec,
+    "models": ModelSpec,
+    "metrics": MetricSpec,
+    "reported_results": ReportedResult,
+}
+
+
+def validate_spec_list(kind: str, specs: Any) -> list[str]:
+    """Problems with one hook's return value (a list of ``SPEC_KINDS[kind]``)."""
+    expected = SPEC_KINDS[kind]
+    if not isinstance(specs, Sequence) or isinstance(specs, (str, bytes)):
+        return [f"cardiobench_{kind} must return a list of {expected.__name__}, got {type(specs).__name__}"]
+    problems = []
+    for i, spec in enumerate(specs):
+        if not isinstance(spec, expected):
+            problems.append(f"item {i} of cardiobench_{kind} is a {type(spec).__name__}, not a {expected.__name__}")
+            continue
+        label = getattr(spec, "name", i)
+        problems += [f"{expected.__name__} {label!r}: {p}" for p in spec.problems()]
+    return problems

@@ -1,0 +1,110 @@
+"""Video clips for EF regression, sampled as EchoNet-Dynamic's video script does.
+
+A clip is ``frames`` frames taken every ``period`` frames, normalised with the
+training split's per-channel mean and std; a video shorter than a clip is
+padded with zero frames. Training draws one random clip per video per epoch;
+validation uses one fixed clip per video; testing averages ``test_clips``
+random clips per video (paper section 3.2) or, in ``all`` mode, every clip
+(EchoNet-Dynamic's beat-agnostic all-clips evaluation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from cardiobench.engine.seeding import rng_for
+
+Frames = Callable[[], np.ndarray]  # returns (T, H, W, C) uint8, memory-mapped
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    frames: int
+    period: int
+    mean: np.ndarray  # (C,)
+    std: np.ndarray  # (C,)
+
+    @property
+    def span(self) -> int:
+        return (self.frames - 1) * self.period + 1
+
+
+def clip_starts(length: int, span: int) -> int:
+    """Number of valid clip start positions in a video of ``length`` frames."""
+    return max(1, length - span + 1)
+
+
+def extract(video: np.ndarray, start: int, spec: ClipSpec) -> torch.Tensor:
+    """(C, frames, H, W) float32 clip starting at ``start``."""
+    index = start + spec.period * np.arange(spec.frames)
+    valid = index < len(video)
+    clip = np.zeros((spec.frames,) + video.shape[1:], dtype=np.float32)
+    clip[valid] = video[index[valid]]
+    clip[valid] = (clip[valid] - spec.mean) / spec.std
+    return torch.from_numpy(np.ascontiguousarray(clip.transpose(3, 0, 1, 2)))
+
+
+def channel_stats(videos: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and std over every frame of ``videos``."""
+    total = np.zeros(videos[0].shape[-1])
+    squares = np.zeros_like(total)
+    count = 0
+    for v in videos:
+        flat = np.asarray(v, dtype=np.float64).reshape(-1, v.shape[-1])
+        total += flat.sum(0)
+        squares += (flat**2).sum(0)
+        count += len(flat)
+    mean = total / count
+    std = np.sqrt(np.maximum(squares / count - mean**2, 1e-12))
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+class VideoClips(Dataset):
+    """Clips of videos with scalar targets; each item has ``input``, ``target``,
+    ``id`` (the video name) and ``start`` (first frame of the clip)."""
+
+    def __init__(self, ids: Sequence[str], videos: Sequence[Frames], targets: Sequence[float], spec: ClipSpec, mode: str, seed: int, clips_per_video: int = 1):
+        if mode not in ("train", "fixed", "random", "all"):
+            raise ValueError(f"unknown clip mode {mode!r}")
+        self.ids, self.videos, self.spec, self.mode, self.seed = list(ids), list(videos), spec, mode, seed
+        self.targets = np.asarray(targets, dtype=np.float32)
+        self.epoch = 0
+        self.items = self._items(clips_per_video) if mode in ("random", "all") else None
+
+    def _items(self, clips: int) -> list[tuple[int, int]]:
+        items = []
+        for i, video in enumerate(self.videos):
+            starts = clip_starts(len(video()), self.spec.span)
+            if self.mode == "all":
+                items += [(i, s) for s in range(starts)]
+            else:
+                items += [(i, int(s)) for s in rng_for(self.seed, "test", i).integers(0, starts, size=clips)]
+        return items
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.items) if self.items is not None else len(self.videos)
+
+    def locate(self, index: int) -> tuple[int, int]:
+        """(video index, clip start) of item ``index``."""
+        if self.items is not None:
+            return self.items[index]
+        starts = clip_starts(len(self.videos[index]()), self.spec.span)
+        salt = ("train", self.epoch) if self.mode == "train" else ("val",)
+        return index, int(rng_for(self.seed, *salt, index).integers(0, starts))
+
+    def __getitem__(self, index: int) -> dict[str, object]:
+        video_index, start = self.locate(index)
+        return {
+            "input": extract(self.videos[video_index](), start, self.spec),
+            "target": torch.tensor(self.targets[video_index]),
+            "id": self.ids[video_index],
+            "start": start,
+        }

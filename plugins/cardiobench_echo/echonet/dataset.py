@@ -1,0 +1,116 @@
+"""The ``echonet-dynamic`` dataset: the official folder or its synthetic stand-in.
+
+With no ``--data-root`` the synthetic set (``data.synthetic_videos`` videos,
+seed ``data.synthetic_seed``) is generated on first use under
+``<cache>/synthetic/`` (see :func:`cardiobench.paths.cache_dir`) and read by
+the very same reader as a real download.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cardiobench import atomic
+from cardiobench.data.videocache import VideoCache
+from cardiobench.engine.seeding import rng_for
+from cardiobench.errors import DataError, bulleted
+from cardiobench.paths import cache_dir
+from cardiobench.specs import DataBundle, Fold
+from cardiobench_echo.echonet import phantom
+from cardiobench_echo.echonet.clips import ClipSpec, VideoClips, channel_stats
+from cardiobench_echo.echonet.layout import VIDEOS, Layout, Video, read_layout
+
+NAME = "echonet-dynamic"
+VERSION = 1
+CITATION = "Ouyang et al., Video-based AI for beat-to-beat assessment of cardiac function, Nature 580, 2020"
+
+
+def synthetic_root(n: int, seed: int) -> Path:
+    return cache_dir() / "synthetic" / f"echonet-v{phantom.GENERATOR_VERSION}-n{n}-s{seed}"
+
+
+def ensure_synthetic(n: int, seed: int) -> Path:
+    """The synthetic folder for (n, seed), generated atomically if missing."""
+    root = synthetic_root(n, seed)
+    if not (root / "FileList.csv").is_file():
+        print(f"generating {n} synthetic EchoNet-Dynamic videos into {root} (once; reused afterwards)", flush=True)
+        with atomic.directory(root) as tmp:
+            phantom.synthesize(tmp, n, seed)
+    return root
+
+
+def _root(data_root: Path | None, data: Mapping[str, Any]) -> tuple[Path, str]:
+    if data_root is not None:
+        return data_root, f"EchoNet-Dynamic folder {data_root}"
+    n, seed = int(data["synthetic_videos"]), int(data["synthetic_seed"])
+    root = ensure_synthetic(n, seed)
+    return root, f"synthetic EchoNet-Dynamic phantom v{phantom.GENERATOR_VERSION} (n={n}, seed={seed}) at {root}"
+
+
+def decode_all(layout: Layout, size: int) -> VideoCache:
+    """Decode every video into the shared cache; raise listing every bad file."""
+    cache = VideoCache(cache_dir() / "videos", size)
+    problems = cache.ensure_all([(v.path, v.n_frames) for v in layout.videos], desc="decoding videos (once)")
+    if problems:
+        lines = [f"{VIDEOS}/{Path(p).name} {msg}" for p, msg in sorted(problems.items())]
+        raise DataError(f"EchoNet-Dynamic folder {layout.root} has {len(lines)} unreadable video(s): {bulleted(lines)}.")
+    return cache
+
+
+def open_layout(data_root: Path | None, config: Mapping[str, Any], need_traces: bool = False) -> tuple[Layout, VideoCache, str]:
+    """Read, validate and decode a folder (or the synthetic set)."""
+    data = config["data"]
+    root, source = _root(data_root, data)
+    layout = read_layout(root, need_traces=need_traces)
+    return layout, decode_all(layout, int(data["size"])), source
+
+
+def _frames(cache: VideoCache, video: Video):  # noqa: ANN202 - a zero-argument loader
+    return lambda: cache.frames(video.path)
+
+
+def normalisation(cache: VideoCache, train: list[Video], count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean/std over ``count`` training videos, as EchoNet-Dynamic samples them."""
+    chosen = rng_for(seed, "normalisation").permutation(len(train))[:count]
+    return channel_stats([cache.frames(train[i].path) for i in sorted(chosen)])
+
+
+def load(data_root: Path | None, config: Mapping[str, Any], seed: int) -> DataBundle:
+    layout, cache, source = open_layout(data_root, config)
+    data = config["data"]
+    train, val, test = (layout.split(s) for s in ("TRAIN", "VAL", "TEST"))
+    if not val:
+        raise DataError(f"{layout.root}/FileList.csv has no VAL rows; validation selects the best epoch.")
+    mean, std = normalisation(cache, train, int(data["normalization_videos"]), seed)
+    spec = ClipSpec(int(data["frames"]), int(data["period"]), mean, std)
+
+    def clips(videos: list[Video], mode: str, clips: int = 1) -> VideoClips:
+        return VideoClips([v.name for v in videos], [_frames(cache, v) for v in videos], [v.ef for v in videos], spec, mode, seed, clips)
+
+    test_mode = str(data["test_mode"])
+    if test_mode not in ("random", "all"):
+        raise DataError(f"data.test_mode must be 'random' (paper: average of data.test_clips random clips) or 'all' (EchoNet-Dynamic's every clip), got {test_mode!r}.")
+    fold = Fold("official", clips(train, "train"), clips(val, "fixed"), clips(test, test_mode, int(data["test_clips"])))
+    train_ef = np.array([v.ef for v in train])
+    info = {
+        "train_target_mean": float(train_ef.mean()),
+        "videos": {"train": len(train), "val": len(val), "test": len(test)},
+        "channel_mean": [round(float(x), 4) for x in mean],
+        "channel_std": [round(float(x), 4) for x in std],
+        "frame_size": int(data["size"]),
+    }
+    return DataBundle([fold], layout.fingerprint, source, info, [train_ef])
+
+
+def check(data_root: Path, config: Mapping[str, Any]) -> str:
+    layout, _, source = open_layout(data_root, config)
+    counts = {s: len(layout.split(s)) for s in ("TRAIN", "VAL", "TEST")}
+    traced = sum(len(v.traces) >= 2 for v in layout.videos)
+    return (
+        f"{source}: {len(layout.videos)} videos (TRAIN {counts['TRAIN']}, VAL {counts['VAL']}, TEST {counts['TEST']}), "
+        f"all decodable; {traced} with ED/ES traces; fingerprint {layout.fingerprint[:12]}"
+    )

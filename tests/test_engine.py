@@ -1,0 +1,84 @@
+"""Determinism, checkpointing and resume on the CPU, end to end through the CLI."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from cardiobench import records
+from cardiobench.engine import checkpoint
+from tests.conftest import cli
+
+ARGS = ("run", "--task", "lvef", "--model", "r2plus1d", "--preset", "ci", "--set", "train.epochs=4", "--no-progress")
+
+
+def only_run(runs: Path) -> Path:
+    (run_dir,) = [p for p in runs.iterdir() if p.is_dir()]
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    runs = tmp_path_factory.mktemp("runs-a")
+    result = cli(*ARGS, "--runs-dir", runs)
+    assert result.code == 0, result.err
+    return only_run(runs)
+
+
+def test_run_directory_contents(uninterrupted: Path):
+    for name in ("run.json", "config.yaml", "record.json", "predictions.csv", "log.txt", "plots/scatter.png", "plots/bland_altman.png", "checkpoints/official/best.pt"):
+        assert (uninterrupted / name).exists(), name
+    record = records.read(uninterrupted / "record.json")
+    assert records.problems(record) == []
+    assert record["preset"]["name"] == "ci" and record["seed"] == 0 and record["config"]["train"]["epochs"] == 4
+    assert len(record["dataset"]["fingerprint"]) == 64 and record["model"]["parameters"] > 1e7
+    for metric in ("mae", "rmse", "r2"):
+        m = record["metrics"][metric]
+        assert m["ci_low"] <= m["value"] <= m["ci_high"]
+    assert record["reference_baseline"]["name"] == "training-mean EF"
+    env = record["environment"]
+    assert env["torch"] == torch.__version__ and env["plugins"]["echo"] and env["device"] == "cpu"
+    assert record["timing"]["train_items_per_second"] > 0
+    assert "preset: ci (v1)" in (uninterrupted / "log.txt").read_text()
+
+
+def test_checkpoints_load_with_weights_only(uninterrupted: Path):
+    state = torch.load(uninterrupted / "checkpoints" / "official" / "last.pt", weights_only=True)
+    assert state["epoch"] == 3 and len(state["history"]) == 4
+
+
+def test_same_seed_gives_identical_predictions(uninterrupted: Path, tmp_path: Path):
+    result = cli(*ARGS, "--runs-dir", tmp_path)
+    assert result.code == 0, result.err
+    again = only_run(tmp_path)
+    assert (again / "predictions.csv").read_bytes() == (uninterrupted / "predictions.csv").read_bytes()
+    assert records.read(again / "record.json")["metrics"] == records.read(uninterrupted / "record.json")["metrics"]
+
+
+def test_killed_run_resumes_to_the_uninterrupted_result(uninterrupted: Path, tmp_path: Path):
+    process = subprocess.Popen([sys.executable, "-m", "cardiobench.cli", *ARGS, "--runs-dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 300
+    while time.time() < deadline and process.poll() is None:
+        if list(tmp_path.glob("*/checkpoints/official/last.pt")):
+            process.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.01)
+    assert process.wait() == -signal.SIGKILL, "the run must be killed mid-training"
+    run_dir = only_run(tmp_path)
+    assert not (run_dir / "record.json").exists()
+    assert checkpoint.load(run_dir / "checkpoints" / "official" / "last.pt")["epoch"] < 3
+
+    result = cli("run", "--resume", run_dir, "--no-progress")
+    assert result.code == 0, result.err
+    assert "resumed after epoch" in (run_dir / "log.txt").read_text()
+    assert (run_dir / "predictions.csv").read_bytes() == (uninterrupted / "predictions.csv").read_bytes()
+    assert records.read(run_dir / "record.json")["metrics"] == records.read(uninterrupted / "record.json")["metrics"]
+    again = cli("run", "--resume", run_dir)
+    assert again.code == 2 and "already finished" in again.err

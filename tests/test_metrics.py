@@ -1,0 +1,32 @@
+"""Registered metrics against independent references (torchmetrics, numpy)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torchmetrics.functional import mean_absolute_error, mean_squared_error, r2_score
+
+from cardiobench.evaluation import bootstrap_ci, score
+from cardiobench.engine.loop import Predictions
+
+
+def test_regression_metrics_match_references(registry):
+    rng = np.random.default_rng(1)
+    y = rng.normal(55, 12, 257)
+    p = y + rng.normal(0, 5, 257)
+    t_y, t_p = torch.from_numpy(y), torch.from_numpy(p)
+    assert np.isclose(registry.metric("mae").fn(y, p), float(mean_absolute_error(t_p, t_y)))
+    assert np.isclose(registry.metric("rmse").fn(y, p), float(mean_squared_error(t_p, t_y, squared=False)))
+    assert np.isclose(registry.metric("r2").fn(y, p), float(r2_score(t_p, t_y)))
+    assert np.isclose(registry.metric("mae").fn(y, p), np.abs(y - p).mean())
+    assert registry.metric("r2").higher_is_better and not registry.metric("mae").higher_is_better
+
+
+def test_bootstrap_interval_brackets_the_value(registry):
+    rng = np.random.default_rng(2)
+    y = rng.normal(55, 12, 400)
+    p = y + rng.normal(0, 5, 400)
+    values = score([registry.metric("mae")], Predictions([str(i) for i in range(400)], y, p), 500, seed=0)
+    mae = values["mae"]
+    assert mae.ci_low < mae.value < mae.ci_high and mae.ci_high - mae.ci_low < 1.5
+    assert bootstrap_ci(registry.metric("mae").fn, y, p, 500, 0) == bootstrap_ci(registry.metric("mae").fn, y, p, 500, 0)
