@@ -291,21 +291,25 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
         for path in task.plots(pooled, run.run_dir / "plots"):
             run.log(f"plot: {path}")
     records.write(run.run_dir / records.RECORD_FILE, record)
-    run.log(summary(record))
+    for fold in bundle.folds:  # a finished run needs only its best weights
+        (run.run_dir / "checkpoints" / fold.name / "last.pt").unlink(missing_ok=True)
+    run.log(summary(record, run.metrics))
     run.log(f"run directory: {run.run_dir}")
     return RunOutcome(run.run_dir, record)
 
 
-def summary(record: Mapping[str, Any]) -> str:
-    """The final table: each metric with its CI, beside the reference baseline."""
+def summary(record: Mapping[str, Any], metrics: list[MetricSpec]) -> str:
+    """The final table: each metric with its CI, beside the reference baseline
+    (and, for errors, the model's error as a fraction of the baseline's)."""
     baseline = record.get("reference_baseline")
     rows = []
-    for name, m in record["metrics"].items():
-        row = {"metric": name, "value": m["value"], "95% CI": f"{m['ci_low']:.4g} to {m['ci_high']:.4g}" if m["ci_low"] is not None else "n/a"}
+    for spec in metrics:
+        m = record["metrics"][spec.name]
+        row = {"metric": spec.name, "value": m["value"], "95% CI": f"{m['ci_low']:.4g} to {m['ci_high']:.4g}" if m["ci_low"] is not None else "n/a"}
         if baseline:
-            b = baseline["metrics"][name]["value"]
+            b = baseline["metrics"][spec.name]["value"]
             row[baseline["name"]] = b
-            row["model / baseline"] = (m["value"] / b) if b else None
+            row["model / baseline"] = f"{m['value'] / b:.3f}" if b and not spec.higher_is_better else ""
         rows.append(row)
     header = f"{record['task']['name']} / {record['model']['name']} / {record['dataset']['name']} / preset {record['preset']['name']} / seed {record['seed']}"
     return f"\n{header} (test split, n = {sum(f['n_test'] for f in record['folds'])})\n" + markdown(pl.DataFrame(rows))

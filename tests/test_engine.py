@@ -50,8 +50,10 @@ def test_run_directory_contents(uninterrupted: Path):
 
 
 def test_checkpoints_load_with_weights_only(uninterrupted: Path):
-    state = torch.load(uninterrupted / "checkpoints" / "official" / "last.pt", weights_only=True)
-    assert state["epoch"] == 3 and len(state["history"]) == 4
+    state = torch.load(uninterrupted / "checkpoints" / "official" / "best.pt", weights_only=True)
+    record = records.read(uninterrupted / "record.json")
+    assert state["epoch"] + 1 == record["folds"][0]["best_epoch"] and "model" in state
+    assert not (uninterrupted / "checkpoints" / "official" / "last.pt").exists(), "finished runs drop the resume state"
 
 
 def test_same_seed_gives_identical_predictions(uninterrupted: Path, tmp_path: Path):

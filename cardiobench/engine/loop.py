@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,7 +158,7 @@ class Trainer:
     def best_path(self) -> Path:
         return self.checkpoint_dir / "best.pt"
 
-    def _amp_scaler(self) -> torch.amp.GradScaler:
+    def amp_scaler(self) -> torch.amp.GradScaler:
         fp16 = self.amp and self.device.type == "cuda" and not torch.cuda.is_bf16_supported()
         return torch.amp.GradScaler("cuda", enabled=fp16)
 
@@ -193,33 +193,40 @@ class Trainer:
         self.log(f"{self.label}resumed after epoch {state['epoch'] + 1} from {self.last_path}")
         return state["epoch"] + 1, state["best_epoch"], state["best_score"], state["train_seconds"], state["train_samples"]
 
+    def train_epoch(self, batches: Iterable[dict[str, Any]], scaler: torch.amp.GradScaler, desc: str = "train") -> tuple[float, int, float]:
+        """One pass of optimisation steps: (mean loss, items, seconds)."""
+        self.model.train()
+        optimizer, scheduler = self.optimization.optimizer, self.optimization.scheduler
+        step_schedule = scheduler is not None and self.optimization.per_step
+        show = progress.enabled()
+        loss_sum, seen = torch.zeros((), device=self.device), 0
+        bar = progress.bar(batches, desc=desc, unit="batch")
+        tic = time.perf_counter()
+        for step, batch in enumerate(bar):
+            batch = to_device(batch, self.device)
+            with _autocast(self.device, self.amp):
+                loss = self.model.loss(self.model(batch["input"]), batch)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            if step_schedule:
+                scheduler.step()
+            n = len(batch["id"])
+            loss_sum += loss.detach().float() * n
+            seen += n
+            if show and step % 10 == 0:
+                bar.set_postfix(loss=f"{float(loss_sum) / seen:.4g}", items_s=f"{seen / (time.perf_counter() - tic):.1f}")
+        return float(loss_sum) / max(seen, 1), seen, time.perf_counter() - tic
+
     def fit(self, train: EpochLoader, val: DataLoader, epochs: int) -> FitResult:
-        scaler = self._amp_scaler()
+        scaler = self.amp_scaler()
         start_epoch, best_epoch, best_score, seconds, samples = 0, -1, float("inf"), 0.0, 0
         if self.last_path.exists():
             start_epoch, best_epoch, best_score, seconds, samples = self._restore(scaler)
-        optimizer, scheduler = self.optimization.optimizer, self.optimization.scheduler
+        scheduler = self.optimization.scheduler
         for epoch in range(start_epoch, epochs):
-            self.model.train()
-            loss_sum, seen = torch.zeros((), device=self.device), 0
-            bar = progress.bar(train.epoch(epoch), desc=f"{self.label}epoch {epoch + 1}/{epochs}", unit="batch")
-            tic = time.perf_counter()
-            for step, batch in enumerate(bar):
-                batch = to_device(batch, self.device)
-                with _autocast(self.device, self.amp):
-                    loss = self.model.loss(self.model(batch["input"]), batch)
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-                if scheduler is not None and self.optimization.per_step:
-                    scheduler.step()
-                n = len(batch["id"])
-                loss_sum += loss.detach().float() * n
-                seen += n
-                if step % 10 == 0 and progress.enabled():
-                    bar.set_postfix(loss=f"{float(loss_sum) / seen:.4g}", items_s=f"{seen / (time.perf_counter() - tic):.1f}")
-            epoch_seconds = time.perf_counter() - tic
+            train_loss, seen, epoch_seconds = self.train_epoch(train.epoch(epoch), scaler, f"{self.label}epoch {epoch + 1}/{epochs}")
             seconds, samples = seconds + epoch_seconds, samples + seen
             if scheduler is not None and not self.optimization.per_step:
                 scheduler.step()
@@ -230,11 +237,11 @@ class Trainer:
             if improved:
                 best_epoch, best_score = epoch, score
                 checkpoint.save(self.best_path, {"epoch": epoch, "model": self.model.state_dict()})
-            entry = {"epoch": epoch + 1, "train_loss": float(loss_sum) / max(seen, 1), "val_loss": val_loss, "val_score": score, "seconds": epoch_seconds}
+            entry = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, "val_score": score, "seconds": epoch_seconds}
             self.history.append(entry)
             checkpoint.save(self.last_path, self._state(epoch, best_epoch, best_score, scaler, seconds, samples))
             self.log(
-                f"{self.label}epoch {epoch + 1}/{epochs}  train loss {entry['train_loss']:.4g}  val loss {val_loss:.4g}  "
+                f"{self.label}epoch {epoch + 1}/{epochs}  train loss {train_loss:.4g}  val loss {val_loss:.4g}  "
                 f"val score {score:.4g}{'  *best' if improved else ''}  ({seen / epoch_seconds:.1f} items/s)"
             )
         self.model.load_state_dict(checkpoint.load(self.best_path)["model"])

@@ -40,13 +40,16 @@ def clip_starts(length: int, span: int) -> int:
 
 
 def extract(video: np.ndarray, start: int, spec: ClipSpec) -> torch.Tensor:
-    """(C, frames, H, W) float32 clip starting at ``start``."""
+    """(C, frames, H, W) float32 clip starting at ``start``: gather the uint8
+    frames (one read of the memory map), then convert and normalise in torch."""
     index = start + spec.period * np.arange(spec.frames)
-    valid = index < len(video)
-    clip = np.zeros((spec.frames,) + video.shape[1:], dtype=np.float32)
-    clip[valid] = video[index[valid]]
-    clip[valid] = (clip[valid] - spec.mean) / spec.std
-    return torch.from_numpy(np.ascontiguousarray(clip.transpose(3, 0, 1, 2)))
+    valid = int(np.count_nonzero(index < len(video)))
+    frames = torch.from_numpy(np.ascontiguousarray(video[index[:valid]]))  # (valid, H, W, C) uint8
+    clip = torch.empty((video.shape[-1], spec.frames) + video.shape[1:3], dtype=torch.float32)
+    clip[:, :valid] = frames.permute(3, 0, 1, 2)
+    clip[:, :valid].sub_(torch.from_numpy(spec.mean).view(-1, 1, 1, 1)).div_(torch.from_numpy(spec.std).view(-1, 1, 1, 1))
+    clip[:, valid:] = 0.0
+    return clip
 
 
 def channel_stats(videos: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
