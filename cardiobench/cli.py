@@ -77,6 +77,16 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=int, help="number of items (default: the generator's)")
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(handler=_cmd_data_synth)
+    p = sub.add_parser("bench", parents=[common], help="speed benchmarks")
+    bench = p.add_subparsers(dest="bench_command", required=True, metavar="WHAT")
+    k = bench.add_parser("kernels", parents=[common], help="kernels against eager PyTorch and torch.compile (STCA and AG-Sononet shapes)")
+    k.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    k.add_argument("--tca-batch", type=int, default=20, help="batch of the TCA workloads (STCA trains with 20)")
+    k.add_argument("--gate-batch", type=int, default=64, help="batch of the attention-gate workloads (AG-Sononet trains with 64)")
+    k.add_argument("--repeats", type=int, default=5)
+    k.add_argument("--no-compile", action="store_true", help="skip torch.compile of the eager code")
+    k.add_argument("--save", type=Path, metavar="FILE", help="also write the report (markdown) to FILE")
+    k.set_defaults(handler=_cmd_bench_kernels)
     return parser
 
 
@@ -152,6 +162,17 @@ def _cmd_data_synth(args: argparse.Namespace, registry: Registry) -> int:
     with atomic.directory(out) as tmp:
         synths[args.name].write(tmp, args.n, args.seed)
     print(f"wrote synthetic {args.name} data to {out}")
+    return 0
+
+
+def _cmd_bench_kernels(args: argparse.Namespace, registry: Registry) -> int:
+    from cardiobench.kernels import bench
+
+    header, rows = bench.run(args.device, args.tca_batch, args.gate_batch, args.repeats, not args.no_compile)
+    report = f"{header}\n\n{bench.table(rows)}\n"
+    print(report)
+    if args.save:
+        atomic.write_text(args.save, f"# cardiobench bench kernels\n\n`cardiobench bench kernels --tca-batch {args.tca_batch} --gate-batch {args.gate_batch} --repeats {args.repeats}`\n\n{report}")
     return 0
 
 
