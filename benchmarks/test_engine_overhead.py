@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from benchmarks.timing import paired_medians
 from cardiobench.engine import optim
-from cardiobench.engine.loop import Trainer
+from cardiobench.engine.loop import Selection, Trainer
 from cardiobench.engine.seeding import seed_everything
 from cardiobench_echo.models.video_resnet import EFRegressor, build_backbone
 
@@ -36,7 +36,7 @@ def test_engine_step_overhead(benchmark, report, tmp_path: Path):
     bare_model = copy.deepcopy(model)
     batches = make_batches()
 
-    trainer = Trainer(model, optim.build(model, TRAIN, STEPS), torch.device("cpu"), tmp_path, select=lambda p, loss: loss, log=lambda _: None)
+    trainer = Trainer(model, optim.build(model, TRAIN, STEPS), torch.device("cpu"), tmp_path, select=Selection("loss", lambda p, loss: loss), log=lambda _: None)
     scaler = trainer.amp_scaler()
     bare_opt = torch.optim.AdamW(bare_model.parameters(), lr=1e-3, weight_decay=1e-4)
 

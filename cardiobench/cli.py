@@ -16,7 +16,7 @@ from cardiobench.progress import set_enabled as set_progress
 from cardiobench.errors import CardiobenchError, unknown_name
 from cardiobench.registry import ENV_DISABLE, ENV_PLUGINS, Registry, load_registry
 from cardiobench.runner import RunRequest, resume, run
-from cardiobench.specs import parameter_count
+from cardiobench.specs import DataRequest, parameter_count
 from cardiobench.tables import markdown
 
 Command = Callable[[argparse.Namespace, Registry], int]
@@ -54,6 +54,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="RUN_DIR", type=Path, help="continue an interrupted run")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(handler=_cmd_run)
+
+    p = sub.add_parser("eval", parents=[common], help="re-test a finished run: corruption sweeps, class activation maps", description="Test a finished run's best weights again under test-time corruption, or draw class activation maps; results go to RUN_DIR/eval/.")
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    p.add_argument("--corrupt", metavar="NAME", help="test-time corruption, e.g. zero-pixels (replace that share of pixels with 0)")
+    p.add_argument("--levels", default="0,0.1,0.2,0.3,0.4,0.5", help="comma-separated corruption levels (default: 0 to 0.5 by 0.1)")
+    p.add_argument("--cam", type=int, metavar="N", help="write class activation map overlays for the first N test clips")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(handler=_cmd_eval)
 
     p = sub.add_parser("list", parents=[common], help="list registered tasks, datasets, models or metrics")
     p.add_argument("kind", choices=["tasks", "datasets", "models", "metrics"])
@@ -118,6 +127,28 @@ def _cmd_run(args: argparse.Namespace, registry: Registry) -> int:
     return 0
 
 
+def _cmd_eval(args: argparse.Namespace, registry: Registry) -> int:
+    from cardiobench import evaluate
+
+    if args.corrupt is None and args.cam is None:
+        raise CardiobenchError("cardiobench eval needs --corrupt NAME [--levels ...] and/or --cam N.")
+    if args.no_progress:
+        set_progress(False)
+    finished = evaluate.FinishedRun(args.run_dir, registry, args.device)
+    if args.corrupt is not None:
+        try:
+            levels = [float(x) for x in args.levels.split(",") if x.strip()]
+        except ValueError as exc:
+            raise CardiobenchError(f"--levels must be comma-separated numbers, e.g. 0,0.1,0.2; got {args.levels!r}.") from exc
+        table, plot = evaluate.robustness(finished, args.corrupt, levels)
+        print(markdown(pl.read_csv(table)))
+        print(f"wrote {table} and {plot}")
+    if args.cam is not None:
+        paths = evaluate.class_activation_maps(finished, args.cam)
+        print(f"wrote {len(paths)} class activation map(s) to {paths[0].parent if paths else args.run_dir / 'eval' / 'cam'}")
+    return 0
+
+
 def _cmd_list(args: argparse.Namespace, registry: Registry) -> int:
     if args.task:
         registry.task(args.task)
@@ -148,7 +179,7 @@ def _cmd_data_check(args: argparse.Namespace, registry: Registry) -> int:
     task = registry.task(args.task)
     dataset = registry.dataset(args.dataset or task.default_dataset)
     values = config.resolve(task, None, args.preset).values
-    print(dataset.check(args.data_root.expanduser(), values))
+    print(dataset.check(DataRequest(task.name, args.data_root.expanduser(), values)))
     return 0
 
 

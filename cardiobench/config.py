@@ -156,7 +156,7 @@ def resolve(task: TaskSpec, model: ModelSpec | None, preset: str, overrides: Ite
     presets_dir = Path(task.presets_dir)
     defaults = read_yaml(Path(str(ENGINE_DEFAULTS)))
     defaults = merge(defaults, read_yaml(presets_dir / "defaults.yaml"))
-    defaults = merge(defaults, {"model": dict(model.defaults) if model else {}})
+    defaults = merge(defaults, {"model": dict(model.defaults) if model else {}, **(dict(model.sections) if model else {})})
     valid = flatten(defaults)
     values = copy.deepcopy(defaults)
     sources = [str(presets_dir / "defaults.yaml")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -53,11 +53,34 @@ def bootstrap_ci(
     return float(low), float(high)
 
 
-def score(metrics: Iterable[MetricSpec], predictions: Predictions, resamples: int, seed: int) -> dict[str, MetricValue]:
-    """Every metric on ``predictions`` with its bootstrap interval."""
+def metric_value(metric: MetricSpec, y_true: np.ndarray, y_pred: np.ndarray, resamples: int, seed: int) -> MetricValue:
+    """A metric and its bootstrap interval over items (or over their sufficient statistics)."""
+    if metric.item_stats is not None and metric.from_stats is not None:
+        stats = np.asarray(metric.item_stats(y_true, y_pred), dtype=np.float64)
+        from_stats = metric.from_stats
+        value = _safe(lambda s, _: from_stats(s), stats, stats)
+        low, high = bootstrap_ci(lambda s, _: from_stats(s), stats, stats, resamples, seed)
+    else:
+        value = _safe(metric.fn, y_true, y_pred)
+        low, high = bootstrap_ci(metric.fn, y_true, y_pred, resamples, seed)
+    return MetricValue(value, low, high)
+
+
+def score(
+    metrics: Iterable[MetricSpec],
+    predictions: Predictions,
+    resamples: int,
+    seed: int,
+    subsets: Mapping[str, Callable[[Sequence[str]], np.ndarray]] | None = None,
+) -> dict[str, MetricValue]:
+    """Every metric on ``predictions`` with its bootstrap interval, then on each
+    subset of items as ``<metric>/<subset>``."""
+    groups: dict[str, np.ndarray | None] = {"": None}
+    groups.update({name: np.asarray(select(predictions.ids), dtype=bool) for name, select in (subsets or {}).items()})
     out = {}
-    for i, metric in enumerate(metrics):
-        value = _safe(metric.fn, predictions.y_true, predictions.y_pred)
-        low, high = bootstrap_ci(metric.fn, predictions.y_true, predictions.y_pred, resamples, seed + i)
-        out[metric.name] = MetricValue(value, low, high)
+    for suffix, keep in groups.items():
+        y_true = predictions.y_true if keep is None else predictions.y_true[keep]
+        y_pred = predictions.y_pred if keep is None else predictions.y_pred[keep]
+        for i, metric in enumerate(metrics):
+            out[metric.name + (f"/{suffix}" if suffix else "")] = metric_value(metric, y_true, y_pred, resamples, seed + i)
     return out

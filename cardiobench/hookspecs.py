@@ -41,10 +41,10 @@ def cardiobench_tasks() -> list[TaskSpec]:
 def cardiobench_datasets() -> list[DatasetSpec]:
     """Return the datasets this plugin can read.
 
-    ``load(data_root, config, seed)`` reads the dataset's public on-disk format and
-    returns a :class:`~cardiobench.specs.DataBundle`; with ``data_root=None``
-    it reads a synthetic copy written by the spec's ``synthesizer`` in that
-    same format. ``check`` validates a folder and reports every bad row or
+    ``load(request)`` reads the dataset's public on-disk format and returns a
+    :class:`~cardiobench.specs.DataBundle` for the requested task; with
+    ``request.data_root=None`` it reads a synthetic copy written by the spec's
+    ``synthesizer`` in that same format. ``check`` validates a folder and reports every bad row or
     file at once. Nothing may be downloaded.
     """
 

@@ -23,12 +23,12 @@ import polars as pl
 
 from cardiobench import atomic, config, records
 from cardiobench.engine import devices, optim
-from cardiobench.engine.loop import EpochLoader, Predictions, Trainer, collect
+from cardiobench.engine.loop import EpochLoader, Predictions, Selection, Trainer, collect
 from cardiobench.engine.seeding import derive_seed, seed_everything
 from cardiobench.errors import CardiobenchError, ConfigError
 from cardiobench.evaluation import MetricValue, score
 from cardiobench.registry import Registry
-from cardiobench.specs import DataBundle, Fold, MetricSpec, ModelSpec, TaskSpec, parameter_count
+from cardiobench.specs import DataBundle, DataRequest, Fold, MetricSpec, ModelSpec, TaskSpec, parameter_count
 from cardiobench.tables import markdown
 
 RUN_FILE = "run.json"
@@ -104,19 +104,13 @@ def _new_run_dir(runs_dir: Path, request: RunRequest) -> Path:
     return run_dir
 
 
-def _selector(registry: Registry, task: TaskSpec, select_by: str) -> Callable[[Predictions, float], float]:
+def _selection(registry: Registry, task: TaskSpec, select_by: str) -> Selection:
     if select_by == "loss":
-        return lambda _pred, loss: loss
+        return Selection("loss", lambda _pred, loss: loss)
     if select_by != "rank":
         raise ConfigError(f"train.select_by must be 'rank' or 'loss', got {select_by!r}.")
     metric = registry.metric(task.rank_metric)
-    sign = -1.0 if metric.higher_is_better else 1.0
-
-    def by_rank_metric(pred: Predictions, _loss: float) -> float:
-        value = float(metric.fn(pred.y_true, pred.y_pred))
-        return sign * value if math.isfinite(value) else math.inf
-
-    return by_rank_metric
+    return Selection(metric.name, lambda pred, _loss: float(metric.fn(pred.y_true, pred.y_pred)), metric.higher_is_better)
 
 
 def _metric_dict(values: Mapping[str, MetricValue]) -> dict[str, dict[str, float | None]]:
@@ -194,7 +188,7 @@ class _Run:
             optimization=optim.build(model, train_cfg, len(train)),
             device=self.device,
             checkpoint_dir=self.run_dir / "checkpoints" / fold.name,
-            select=_selector(self.registry, self.resolved.task, train_cfg["select_by"]),
+            select=_selection(self.registry, self.resolved.task, train_cfg["select_by"]),
             amp=bool(train_cfg["amp"]),
             label=f"[{fold.name}] " if multi else "",
             log=self.log,
@@ -207,7 +201,7 @@ class _Run:
         return result
 
     def score(self, preds: Predictions, salt: str) -> dict[str, MetricValue]:
-        return score(self.metrics, preds, int(self.values["eval"]["bootstrap"]), derive_seed(self.request.seed, "bootstrap", salt) % 2**31)
+        return score(self.metrics, preds, int(self.values["eval"]["bootstrap"]), derive_seed(self.request.seed, "bootstrap", salt) % 2**31, self.resolved.task.subsets)
 
 
 def _pool(results: list[_FoldResult]) -> Predictions:
@@ -219,17 +213,30 @@ def _pool(results: list[_FoldResult]) -> Predictions:
 
 
 def _predictions_frame(results: list[_FoldResult]) -> pl.DataFrame:
+    """One row per test item: values, per-class scores, or for maps (masks)
+    the true and predicted pixel counts (the maps go to predictions.npz)."""
     frames = []
     for r in results:
         p = r.predictions
         cols: dict[str, Any] = {"fold": [r.name] * len(p), "id": p.ids}
-        cols["y_true"] = p.y_true if p.y_true.ndim == 1 else p.y_true.tolist()
-        if p.y_pred.ndim == 1:
-            cols["y_pred"] = p.y_pred
-        else:
+        if p.y_pred.ndim > 2:
+            cols["true_pixels"] = (p.y_true > 0.5).reshape(len(p), -1).sum(axis=1)
+            cols["predicted_pixels"] = (p.y_pred > 0.5).reshape(len(p), -1).sum(axis=1)
+        elif p.y_pred.ndim == 2:
+            cols["y_true"] = p.y_true
             cols.update({f"score_{k}": p.y_pred[:, k] for k in range(p.y_pred.shape[1])})
+        else:
+            cols["y_true"], cols["y_pred"] = p.y_true, p.y_pred
         frames.append(pl.DataFrame(cols))
     return pl.concat(frames)
+
+
+def _save_maps(path: Path, results: list[_FoldResult]) -> None:
+    """Map predictions (segmentation masks) as float16 probabilities and uint8 truth."""
+    ids = np.array([f"{r.name}/{i}" for r in results for i in r.predictions.ids])
+    truth = np.concatenate([(r.predictions.y_true > 0.5).astype(np.uint8) for r in results])
+    prob = np.concatenate([r.predictions.y_pred.astype(np.float16) for r in results])
+    atomic.write_with(path, lambda handle: np.savez_compressed(handle, ids=ids, y_true=truth, y_pred=prob))
 
 
 def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str, wall_start: float) -> RunOutcome:
@@ -287,6 +294,8 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
 
     frame = _predictions_frame(results)
     atomic.write_with(run.run_dir / "predictions.csv", frame.write_csv)
+    if pooled.y_pred.ndim > 2:
+        _save_maps(run.run_dir / "predictions.npz", results)
     if task.plots is not None:
         for path in task.plots(pooled, run.run_dir / "plots"):
             run.log(f"plot: {path}")
@@ -303,11 +312,13 @@ def summary(record: Mapping[str, Any], metrics: list[MetricSpec]) -> str:
     (and, for errors, the model's error as a fraction of the baseline's)."""
     baseline = record.get("reference_baseline")
     rows = []
-    for spec in metrics:
-        m = record["metrics"][spec.name]
-        row = {"metric": spec.name, "value": m["value"], "95% CI": f"{m['ci_low']:.4g} to {m['ci_high']:.4g}" if m["ci_low"] is not None else "n/a"}
+    by_name = {spec.name: spec for spec in metrics}
+    for name in record["metrics"]:
+        spec = by_name[name.split("/")[0]]
+        m = record["metrics"][name]
+        row = {"metric": name, "value": m["value"], "95% CI": f"{m['ci_low']:.4g} to {m['ci_high']:.4g}" if m["ci_low"] is not None else "n/a"}
         if baseline:
-            b = baseline["metrics"][spec.name]["value"]
+            b = baseline["metrics"][name]["value"]
             row[baseline["name"]] = b
             row["model / baseline"] = f"{m['value'] / b:.3f}" if b and not spec.higher_is_better else ""
         rows.append(row)
@@ -315,15 +326,30 @@ def summary(record: Mapping[str, Any], metrics: list[MetricSpec]) -> str:
     return f"\n{header} (test split, n = {sum(f['n_test'] for f in record['folds'])})\n" + markdown(pl.DataFrame(rows))
 
 
-def _prepare(request: RunRequest, registry: Registry, resolved: _Resolved) -> tuple[DataBundle, dict[str, Any]]:
+@dataclass
+class StageContext:
+    """What a model's ``prepare`` may use: the run's request and registry, and
+    :meth:`run_stage` to train a prerequisite as a recorded run of its own."""
+
+    request: RunRequest
+    registry: Registry
+    runs_dir: Path
+
+    def run_stage(self, request: RunRequest) -> RunOutcome:
+        return run(request, self.registry, self.runs_dir)
+
+
+def _prepare(request: RunRequest, registry: Registry, resolved: _Resolved, runs_dir: Path) -> tuple[DataBundle, dict[str, Any]]:
     """Load (and validate) the data and run the model's preparation stages;
-    everything that can reject bad input happens here, before a run directory exists."""
+    everything that can reject bad input happens here, before a run directory
+    exists. A stage may fill in config keys it resolved (e.g. the segmenter run
+    it trained), so the saved config names them and a resumed run reuses them."""
     dataset = registry.dataset(resolved.dataset_name)
     root = Path(request.data_root).expanduser() if request.data_root else None
-    bundle = dataset.load(root, resolved.config.values, request.seed)
+    bundle = dataset.load(DataRequest(request.task, root, resolved.config.values, request.seed))
     stages: dict[str, Any] = {}
     if resolved.model.prepare is not None:
-        bundle, stages = resolved.model.prepare(bundle, resolved.config.values, request, registry)
+        bundle, stages = resolved.model.prepare(bundle, resolved.config.values, StageContext(request, registry, runs_dir))
     return bundle, stages
 
 
@@ -349,7 +375,7 @@ def run(request: RunRequest, registry: Registry, runs_dir: Path = Path("runs")) 
     resolved = _resolve(request, registry)
     banner = preset_banner(resolved.config)
     print(banner, flush=True)
-    prepared = _prepare(request, registry, resolved)
+    prepared = _prepare(request, registry, resolved, runs_dir)
     run_dir = _new_run_dir(runs_dir, request)
     atomic.write_text(run_dir / RUN_FILE, json.dumps({"request": asdict(request), "preset": {"name": resolved.config.preset, "version": resolved.config.preset_version, "description": resolved.config.preset_description}, "sources": resolved.config.sources, "started_at": started}, indent=2))
     atomic.write_text(run_dir / CONFIG_FILE, config.dump_yaml(resolved.config.values))
@@ -373,4 +399,4 @@ def resume(run_dir: Path, registry: Registry) -> RunOutcome:
     saved = config.read_yaml(run_dir / CONFIG_FILE)
     resolved.config = config.ResolvedConfig(saved, meta["preset"]["name"], meta["preset"]["version"], meta["preset"]["description"], meta["sources"])
     RunLog(run_dir / "log.txt")(f"resuming {run_dir}")
-    return _start(request, registry, resolved, run_dir, meta["started_at"], _prepare(request, registry, resolved), wall_start)
+    return _start(request, registry, resolved, run_dir, meta["started_at"], _prepare(request, registry, resolved, run_dir.parent), wall_start)

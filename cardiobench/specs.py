@@ -39,6 +39,21 @@ class Fold:
     test: Dataset
 
 
+@dataclass(frozen=True)
+class DataRequest:
+    """What a dataset spec is asked to load or check.
+
+    ``data_root=None`` means the dataset's synthetic stand-in (generated on
+    first use); ``task`` says which task's items to build (a dataset may serve
+    several); ``seed`` fixes any sampling (test clips, folds).
+    """
+
+    task: str
+    data_root: Path | None
+    config: Mapping[str, Any]
+    seed: int = 0
+
+
 @dataclass
 class DataBundle:
     """What a dataset spec's ``load`` returns.
@@ -117,6 +132,9 @@ class TaskSpec:
     ``metrics`` that equals ``rank_metric`` ranks leaderboards, in the direction
     its metric spec gives. ``reference_baseline`` maps training targets to the
     constant prediction a trivial model would make (printed beside the model).
+    ``subsets`` name groups of test items (a predicate over item ids); every
+    metric is also reported on each, as ``<metric>/<subset>``. ``preview``
+    turns one input item into an RGB uint8 image (for overlays such as CAMs).
     """
 
     name: str
@@ -131,6 +149,8 @@ class TaskSpec:
     reference_baseline: Callable[[np.ndarray], np.ndarray] | None = None
     reference_baseline_name: str = ""
     plots: Callable[[Any, Path], list[Path]] | None = None
+    subsets: Mapping[str, Callable[[Sequence[str]], np.ndarray]] = field(default_factory=dict)
+    preview: Callable[[torch.Tensor, Mapping[str, Any]], np.ndarray] | None = None
 
     def problems(self) -> list[str]:
         out = _name_problems("task", self.name) + _version_problems(self.version)
@@ -149,11 +169,9 @@ class DatasetSpec:
     """A dataset: a reader for its public on-disk format and, ideally, a
     synthesizer writing that same format.
 
-    ``load(data_root, config, seed)`` returns a :class:`DataBundle`;
-    ``data_root=None`` means the dataset's synthetic stand-in (generated on
-    first use); ``seed`` fixes any sampling (test clips, folds). ``check``
-    validates a folder, raises a ``DataError`` listing every problem, and
-    otherwise returns a one-line summary.
+    ``load(request)`` returns a :class:`DataBundle` for a :class:`DataRequest`.
+    ``check(request)`` validates a folder, raises a ``DataError`` listing every
+    problem, and otherwise returns a one-line summary.
     """
 
     name: str
@@ -161,8 +179,8 @@ class DatasetSpec:
     description: str
     citation: str
     tasks: tuple[str, ...]
-    load: Callable[[Path | None, Mapping[str, Any], int], DataBundle]
-    check: Callable[[Path, Mapping[str, Any]], str]
+    load: Callable[[DataRequest], DataBundle]
+    check: Callable[[DataRequest], str]
     license: str = ""
     synthesizer: Synthesizer | None = None
 
@@ -179,9 +197,12 @@ class ModelSpec:
     """A model: ``build(config, info)`` returns a :class:`BenchModel`.
 
     ``config`` is the resolved run config; its ``model`` section starts from
-    ``defaults``. ``info`` is the data bundle's ``info``. ``prepare`` (optional)
-    runs before training, may run recorded stages (e.g. train a segmenter) and
-    returns the bundle the model trains on plus facts for the run record.
+    ``defaults``. ``sections`` adds top-level config sections only this model
+    reads (e.g. ``aux``). ``info`` is the data bundle's ``info``. ``prepare``
+    (optional) runs before training as ``prepare(bundle, config, context)``
+    with a :class:`~cardiobench.runner.StageContext`, may run recorded stages
+    (e.g. train a segmenter) and returns the bundle the model trains on plus
+    facts for the run record.
     """
 
     name: str
@@ -191,6 +212,7 @@ class ModelSpec:
     tasks: tuple[str, ...]
     build: Callable[[Mapping[str, Any], Mapping[str, Any]], nn.Module]
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     prepare: Callable[..., tuple[DataBundle, dict[str, Any]]] | None = None
 
     def problems(self) -> list[str]:
@@ -207,7 +229,11 @@ class ModelSpec:
 class MetricSpec:
     """A metric ``fn(y_true, y_pred) -> float`` over whole evaluation sets.
 
-    ``y_pred`` is what the task's models predict: (N,) values or (N, K) scores.
+    ``y_pred`` is what the task's models predict: (N,) values, (N, K) scores or
+    (N, H, W) maps. A metric over large per-item arrays may also give
+    ``item_stats(y_true, y_pred) -> (N, k)`` sufficient statistics and
+    ``from_stats(stats) -> float`` with ``fn == from_stats(item_stats(...))``;
+    bootstrap intervals then resample the statistics instead of the arrays.
     """
 
     name: str
@@ -215,11 +241,15 @@ class MetricSpec:
     higher_is_better: bool
     fn: Callable[[np.ndarray, np.ndarray], float]
     citation: str = ""
+    item_stats: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+    from_stats: Callable[[np.ndarray], float] | None = None
 
     def problems(self) -> list[str]:
         out = _name_problems("metric", self.name) + _text_problems(self, "description")
         if not callable(self.fn):
             out.append("fn must be a callable")
+        if (self.item_stats is None) != (self.from_stats is None):
+            out.append("item_stats and from_stats come together")
         return out
 
 

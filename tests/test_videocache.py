@@ -33,3 +33,12 @@ def test_decodes_once_and_invalidates_on_change(tmp_path: Path, monkeypatch):
     assert VideoCache(tmp_path / "cache", size=32).ensure_all([(source, 10)]) == {}
     assert len(calls) == 2 and not first.exists()
     assert VideoCache(tmp_path / "cache", size=32).frames(source).shape[0] == 10
+
+
+def test_each_frame_size_keeps_its_own_entry(tmp_path: Path):
+    source = tmp_path / "v.avi"
+    write_avi(source, np.zeros((6, 112, 112), np.uint8), 50.0)
+    small, large = VideoCache(tmp_path / "cache", size=16), VideoCache(tmp_path / "cache", size=32)
+    assert small.ensure_all([(source, 6)]) == {} and large.ensure_all([(source, 6)]) == {}
+    assert small.entry(source).exists() and large.entry(source).exists()
+    assert small.frames(source).shape[1:3] == (16, 16) and large.frames(source).shape[1:3] == (32, 32)

@@ -1,8 +1,9 @@
 """Decode each video once into an on-disk uint8 array, read memory-mapped after.
 
-A cache entry is ``<stem>-<key>.npy`` holding (T, H, W, C) uint8 frames, where
-the key hashes the source path, its size and modification time, and the target
-frame size, so a changed source or size is decoded again. Every plugin that
+A cache entry is ``<stem>-s<size>-<key>.npy`` holding (T, H, W, C) uint8
+frames, where the key hashes the source path, its size and modification time,
+so a changed source is decoded again (and its stale entry of that frame size
+removed); each frame size has its own entry. Every plugin that
 reads videos shares this cache.
 """
 
@@ -67,7 +68,7 @@ class VideoCache:
         key = f"{CACHE_FORMAT}|{source}|{stat.st_size}|{stat.st_mtime_ns}|{self.size}"
         digest = hashlib.sha1(key.encode()).hexdigest()[:16]
         folder = hashlib.sha1(str(source.parent).encode()).hexdigest()[:12]
-        return self.root / folder / f"{source.stem}-{digest}.npy"
+        return self.root / folder / f"{source.stem}-s{self.size}-{digest}.npy"
 
     def ensure(self, source: Path, expected_frames: int | None = None) -> Path:
         """Decode ``source`` unless a current entry exists; return the entry."""
@@ -75,7 +76,7 @@ class VideoCache:
         if target.exists():
             return target
         frames = decode(source, self.size, expected_frames)
-        for stale in target.parent.glob(f"{Path(source).stem}-*.npy"):
+        for stale in target.parent.glob(f"{Path(source).stem}-s{self.size}-*.npy"):
             stale.unlink(missing_ok=True)
         atomic.write_with(target, lambda handle: np.save(handle, frames))
         return target

@@ -10,6 +10,7 @@ predictions that share an ``id`` (test-time clips of one video).
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from cardiobench.engine import checkpoint
 from cardiobench.engine.devices import to_device
 from cardiobench.engine.optim import Optimization
 from cardiobench.engine.seeding import derive_seed
+from cardiobench.errors import CardiobenchError
 
 
 @dataclass
@@ -38,6 +40,22 @@ class Predictions:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """How an epoch is scored on validation: ``score(val_predictions, val_loss)``
+    gives the value of ``name``; the best epoch has the highest value if
+    ``higher_is_better``, else the lowest."""
+
+    name: str
+    score: Callable[[Predictions, float], float]
+    higher_is_better: bool = False
+
+    def better(self, value: float, best: float | None) -> bool:
+        if best is None:
+            return True
+        return value > best if self.higher_is_better else value < best
 
 
 @dataclass
@@ -137,14 +155,14 @@ def collect(
 
 @dataclass
 class Trainer:
-    """Train ``model`` with ``optimization``; ``select(val_predictions, val_loss)``
-    scores an epoch on validation (lower is better)."""
+    """Train ``model`` with ``optimization``, keeping the epoch that ``select``
+    scores best on validation."""
 
     model: nn.Module
     optimization: Optimization
     device: torch.device
     checkpoint_dir: Path
-    select: Callable[[Predictions, float], float]
+    select: Selection
     amp: bool = False
     label: str = ""
     log: Callable[[str], None] = print
@@ -162,7 +180,7 @@ class Trainer:
         fp16 = self.amp and self.device.type == "cuda" and not torch.cuda.is_bf16_supported()
         return torch.amp.GradScaler("cuda", enabled=fp16)
 
-    def _state(self, epoch: int, best_epoch: int, best_score: float, scaler: torch.amp.GradScaler, seconds: float, samples: int) -> dict[str, Any]:
+    def _state(self, epoch: int, best_epoch: int, best_score: float | None, scaler: torch.amp.GradScaler, seconds: float, samples: int) -> dict[str, Any]:
         sched = self.optimization.scheduler
         return {
             "epoch": epoch,
@@ -179,7 +197,7 @@ class Trainer:
             "train_samples": samples,
         }
 
-    def _restore(self, scaler: torch.amp.GradScaler) -> tuple[int, int, float, float, int]:
+    def _restore(self, scaler: torch.amp.GradScaler) -> tuple[int, int, float | None, float, int]:
         state = checkpoint.load(self.last_path)
         self.model.load_state_dict(state["model"])
         self.optimization.optimizer.load_state_dict(state["optimizer"])
@@ -221,7 +239,7 @@ class Trainer:
 
     def fit(self, train: EpochLoader, val: DataLoader, epochs: int) -> FitResult:
         scaler = self.amp_scaler()
-        start_epoch, best_epoch, best_score, seconds, samples = 0, -1, float("inf"), 0.0, 0
+        start_epoch, best_epoch, best_score, seconds, samples = 0, -1, None, 0.0, 0
         if self.last_path.exists():
             start_epoch, best_epoch, best_score, seconds, samples = self._restore(scaler)
         scheduler = self.optimization.scheduler
@@ -232,17 +250,19 @@ class Trainer:
                 scheduler.step()
 
             val_pred, val_loss, _ = collect(self.model, val, self.device, self.amp, f"{self.label}validate")
-            score = self.select(val_pred, val_loss)
-            improved = score < best_score
+            score = self.select.score(val_pred, val_loss)
+            improved = math.isfinite(score) and self.select.better(score, best_score)
             if improved:
                 best_epoch, best_score = epoch, score
                 checkpoint.save(self.best_path, {"epoch": epoch, "model": self.model.state_dict()})
-            entry = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, "val_score": score, "seconds": epoch_seconds}
+            entry = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, f"val_{self.select.name}": score, "seconds": epoch_seconds}
             self.history.append(entry)
             checkpoint.save(self.last_path, self._state(epoch, best_epoch, best_score, scaler, seconds, samples))
             self.log(
                 f"{self.label}epoch {epoch + 1}/{epochs}  train loss {train_loss:.4g}  val loss {val_loss:.4g}  "
-                f"val score {score:.4g}{'  *best' if improved else ''}  ({seen / epoch_seconds:.1f} items/s)"
+                f"val {self.select.name} {score:.4g}{'  *best' if improved else ''}  ({seen / epoch_seconds:.1f} items/s)"
             )
+        if not self.best_path.exists():
+            raise CardiobenchError(f"{self.label}no epoch gave a finite validation {self.select.name}; training diverged (try a lower train.lr).")
         self.model.load_state_dict(checkpoint.load(self.best_path)["model"])
         return FitResult(self.history, best_epoch, seconds, samples)

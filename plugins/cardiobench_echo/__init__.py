@@ -1,14 +1,16 @@
-"""The ``echo`` plugin: EchoNet-Dynamic data, the LVEF task and the models of
-Chen and Li's STCA paper (../shared/papers/stca-lvef-echo.txt) with its video
-baselines."""
+"""The ``echo`` plugin: EchoNet-Dynamic data, the ``lvef`` and ``lvef-seg``
+tasks, and every model of Chen and Li's STCA paper
+(../shared/papers/stca-lvef-echo.txt) with its baselines."""
 
 from __future__ import annotations
 
 from cardiobench import hookimpl
-from cardiobench.specs import DatasetSpec, ModelSpec, Synthesizer, TaskSpec
+from cardiobench.specs import DatasetSpec, ModelSpec, ReportedResult, Synthesizer, TaskSpec
+from cardiobench_echo import reported
 from cardiobench_echo.echonet import dataset, phantom
-from cardiobench_echo.models import video_resnet
-from cardiobench_echo.tasks import LVEF, STCA_CITATION
+from cardiobench_echo.models import segmentation, stca, video_resnet
+from cardiobench_echo.pseudo_labels import prepare_stca
+from cardiobench_echo.tasks import LVEF, LVEF_SEG, STCA_CITATION
 
 __version__ = "0.1.0"
 
@@ -18,11 +20,18 @@ VIDEO_BASELINES = {
     "mc3": ("MC3-18 (mixed 3D/2D convolutions) with a linear EF head and MSE loss (Table 1)", TRAN_2018),
     "r3d": ("R3D-18 (3D ResNet) with a linear EF head and MSE loss (Table 1)", "Tran et al., Learning spatiotemporal features with 3D convolutional networks, ICCV 2015"),
 }
+SEGMENTER_SECTION = {
+    "aux": {
+        "segmenter": None,  # a finished lvef-seg run; null trains one first as a recorded stage
+        "segmenter_model": "deeplabv3",
+        "segmenter_preset": None,  # null: the STCA run's own preset
+    }
+}
 
 
 @hookimpl
 def cardiobench_tasks() -> list[TaskSpec]:
-    return [LVEF]
+    return [LVEF, LVEF_SEG]
 
 
 @hookimpl
@@ -33,18 +42,38 @@ def cardiobench_datasets() -> list[DatasetSpec]:
             version=dataset.VERSION,
             description="EchoNet-Dynamic: apical-4-chamber echo videos (AVI) with EF, volumes and ED/ES LV traces",
             citation=dataset.CITATION,
-            tasks=("lvef",),
+            tasks=("lvef", "lvef-seg"),
             load=dataset.load,
             check=dataset.check,
             license="Stanford EchoNet-Dynamic research use agreement (real data); synthetic phantom: Apache-2.0",
-            synthesizer=Synthesizer("echonet", "apical-4-chamber phantom videos in the EchoNet-Dynamic layout", lambda out, n, seed: phantom.synthesize(out, n or 400, seed)),
+            synthesizer=Synthesizer("echonet", "apical-4-chamber phantom videos in the EchoNet-Dynamic layout", lambda out, n, seed: phantom.synthesize(out, n or 500, seed)),
         )
     ]
 
 
 @hookimpl
 def cardiobench_models() -> list[ModelSpec]:
-    return [
+    baselines = [
         ModelSpec(name, 1, description, citation, ("lvef",), video_resnet.regressor_builder(name), defaults={"weights": None})
         for name, (description, citation) in VIDEO_BASELINES.items()
     ]
+    acr = [
+        ModelSpec("r2plus1d-acr", 1, "R(2+1)D-18 with anchor-based classification and regression (M1, section 2.3)", STCA_CITATION, ("lvef",), stca.ef_net_builder(None), stca.ACR_DEFAULTS),
+        ModelSpec("tca", 1, "R(2+1)D-18 + TCA after each stage + ACR (M2, section 2.1)", STCA_CITATION, ("lvef",), stca.ef_net_builder("tca"), stca.ACR_DEFAULTS),
+        ModelSpec(
+            "stca", 1, "the paper's method (M3): TCA, semi-supervised LV segmentation branch, S-TCA, ACR (sections 2.1-2.3)", STCA_CITATION, ("lvef",),
+            stca.ef_net_builder("tca", semantic=True), stca.STCA_DEFAULTS, sections=SEGMENTER_SECTION, prepare=prepare_stca,
+        ),
+        ModelSpec("se", 1, "R(2+1)D-18 + squeeze-and-excitation after each stage + ACR (Table 3)", "Hu et al., Squeeze-and-excitation networks, CVPR 2018; " + STCA_CITATION, ("lvef",), stca.ef_net_builder("se"), stca.ACR_DEFAULTS),
+        ModelSpec("me", 1, "R(2+1)D-18 + TEA's motion excitation after each stage + ACR (Table 3)", "Li et al., TEA: temporal excitation and aggregation, CVPR 2020; " + STCA_CITATION, ("lvef",), stca.ef_net_builder("me"), stca.ACR_DEFAULTS),
+    ]
+    segmenter = ModelSpec(
+        "deeplabv3", 1, "torchvision DeepLabV3 with a one-channel head and BCE (ResNet-50 backbone; MobileNetV3 in CPU presets)",
+        "Chen et al., Rethinking atrous convolution for semantic image segmentation, arXiv 1706.05587", ("lvef-seg",), segmentation.build_segmenter, {"backbone": "resnet50"},
+    )
+    return baselines + acr + [segmenter]
+
+
+@hookimpl
+def cardiobench_reported_results() -> list[ReportedResult]:
+    return reported.reported_results()

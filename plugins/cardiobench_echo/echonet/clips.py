@@ -10,14 +10,16 @@ random clips per video (paper section 3.2) or, in ``all`` mode, every clip
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from cardiobench.engine.seeding import rng_for
+from cardiobench.errors import ConfigError
 
 Frames = Callable[[], np.ndarray]  # returns (T, H, W, C) uint8, memory-mapped
 
@@ -39,12 +41,46 @@ def clip_starts(length: int, span: int) -> int:
     return max(1, length - span + 1)
 
 
-def extract(video: np.ndarray, start: int, spec: ClipSpec) -> torch.Tensor:
+Corruption = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+
+
+def zero_pixels(level: float) -> Corruption:
+    """Replace ``level`` of each frame's pixels (all channels) with 0, the
+    degradation of the paper's robustness analysis (appendix 7.5)."""
+
+    def corrupt(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        out = np.array(frames)
+        out[rng.random(out.shape[:3]) < level] = 0
+        return out
+
+    return corrupt
+
+
+CORRUPTIONS: dict[str, Callable[[float], Corruption]] = {"zero-pixels": zero_pixels}
+
+
+def corruption(config: Mapping[str, Any]) -> Corruption | None:
+    """The test-time corruption named by ``eval.corruption`` at ``eval.corruption_level``."""
+    name, level = config["eval"]["corruption"], float(config["eval"]["corruption_level"])
+    if name is None:
+        return None
+    if name not in CORRUPTIONS:
+        raise ConfigError(f"eval.corruption {name!r} is unknown; choose one of {', '.join(CORRUPTIONS)}.")
+    if not 0.0 <= level <= 1.0:
+        raise ConfigError(f"eval.corruption_level must lie in [0, 1], got {level}.")
+    return CORRUPTIONS[name](level)
+
+
+def extract(video: np.ndarray, start: int, spec: ClipSpec, corrupt: Corruption | None = None, rng: np.random.Generator | None = None) -> torch.Tensor:
     """(C, frames, H, W) float32 clip starting at ``start``: gather the uint8
-    frames (one read of the memory map), then convert and normalise in torch."""
+    frames (one read of the memory map), corrupt them if asked, then convert
+    and normalise in torch."""
     index = start + spec.period * np.arange(spec.frames)
     valid = int(np.count_nonzero(index < len(video)))
-    frames = torch.from_numpy(np.ascontiguousarray(video[index[:valid]]))  # (valid, H, W, C) uint8
+    raw = video[index[:valid]]
+    if corrupt is not None:
+        raw = corrupt(raw, rng if rng is not None else np.random.default_rng(0))
+    frames = torch.from_numpy(np.ascontiguousarray(raw))  # (valid, H, W, C) uint8
     clip = torch.empty((video.shape[-1], spec.frames) + video.shape[1:3], dtype=torch.float32)
     clip[:, :valid] = frames.permute(3, 0, 1, 2)
     clip[:, :valid].sub_(torch.from_numpy(spec.mean).view(-1, 1, 1, 1)).div_(torch.from_numpy(spec.std).view(-1, 1, 1, 1))
@@ -71,10 +107,21 @@ class VideoClips(Dataset):
     """Clips of videos with scalar targets; each item has ``input``, ``target``,
     ``id`` (the video name) and ``start`` (first frame of the clip)."""
 
-    def __init__(self, ids: Sequence[str], videos: Sequence[Frames], targets: Sequence[float], spec: ClipSpec, mode: str, seed: int, clips_per_video: int = 1):
+    def __init__(
+        self,
+        ids: Sequence[str],
+        videos: Sequence[Frames],
+        targets: Sequence[float],
+        spec: ClipSpec,
+        mode: str,
+        seed: int,
+        clips_per_video: int = 1,
+        corrupt: Corruption | None = None,
+    ):
         if mode not in ("train", "fixed", "random", "all"):
             raise ValueError(f"unknown clip mode {mode!r}")
         self.ids, self.videos, self.spec, self.mode, self.seed = list(ids), list(videos), spec, mode, seed
+        self.corrupt = corrupt
         self.targets = np.asarray(targets, dtype=np.float32)
         self.epoch = 0
         self.items = self._items(clips_per_video) if mode in ("random", "all") else None
@@ -105,8 +152,9 @@ class VideoClips(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, object]:
         video_index, start = self.locate(index)
+        rng = rng_for(self.seed, "corrupt", index) if self.corrupt is not None else None
         return {
-            "input": extract(self.videos[video_index](), start, self.spec),
+            "input": extract(self.videos[video_index](), start, self.spec, self.corrupt, rng),
             "target": torch.tensor(self.targets[video_index]),
             "id": self.ids[video_index],
             "start": start,

@@ -19,9 +19,10 @@ from cardiobench.data.videocache import VideoCache
 from cardiobench.engine.seeding import rng_for
 from cardiobench.errors import DataError, bulleted
 from cardiobench.paths import cache_dir
-from cardiobench.specs import DataBundle, Fold
+from cardiobench.specs import DataBundle, DataRequest, Fold
 from cardiobench_echo.echonet import phantom
-from cardiobench_echo.echonet.clips import ClipSpec, VideoClips, channel_stats
+from cardiobench_echo.echonet.clips import ClipSpec, Corruption, VideoClips, channel_stats, corruption
+from cardiobench_echo.echonet.frames import TracedFrames
 from cardiobench_echo.echonet.layout import VIDEOS, Layout, Video, read_layout
 
 NAME = "echonet-dynamic"
@@ -79,35 +80,66 @@ def normalisation(cache: VideoCache, train: list[Video], count: int, seed: int) 
     return channel_stats([cache.frames(train[i].path) for i in sorted(chosen)])
 
 
-def load(data_root: Path | None, config: Mapping[str, Any], seed: int) -> DataBundle:
-    layout, cache, source = open_layout(data_root, config)
-    data = config["data"]
+def _stats(cache: VideoCache, train: list[Video], data: Mapping[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
+    return normalisation(cache, train, int(data["normalization_videos"]), seed)
+
+
+def _splits(layout: Layout) -> tuple[list[Video], list[Video], list[Video]]:
     train, val, test = (layout.split(s) for s in ("TRAIN", "VAL", "TEST"))
     if not val:
         raise DataError(f"{layout.root}/FileList.csv has no VAL rows; validation selects the best epoch.")
-    mean, std = normalisation(cache, train, int(data["normalization_videos"]), seed)
-    spec = ClipSpec(int(data["frames"]), int(data["period"]), mean, std)
+    return train, val, test
 
-    def clips(videos: list[Video], mode: str, clips: int = 1) -> VideoClips:
-        return VideoClips([v.name for v in videos], [_frames(cache, v) for v in videos], [v.ef for v in videos], spec, mode, seed, clips)
 
-    test_mode = str(data["test_mode"])
-    if test_mode not in ("random", "all"):
-        raise DataError(f"data.test_mode must be 'random' (paper: average of data.test_clips random clips) or 'all' (EchoNet-Dynamic's every clip), got {test_mode!r}.")
-    fold = Fold("official", clips(train, "train"), clips(val, "fixed"), clips(test, test_mode, int(data["test_clips"])))
-    train_ef = np.array([v.ef for v in train])
-    info = {
-        "train_target_mean": float(train_ef.mean()),
+def _info(data: Mapping[str, Any], train: list[Video], val: list[Video], test: list[Video], mean: np.ndarray, std: np.ndarray) -> dict[str, Any]:
+    return {
+        "train_target_mean": float(np.mean([v.ef for v in train])),
         "videos": {"train": len(train), "val": len(val), "test": len(test)},
         "channel_mean": [round(float(x), 4) for x in mean],
         "channel_std": [round(float(x), 4) for x in std],
         "frame_size": int(data["size"]),
     }
-    return DataBundle([fold], layout.fingerprint, source, info, [train_ef])
 
 
-def check(data_root: Path, config: Mapping[str, Any]) -> str:
-    layout, _, source = open_layout(data_root, config)
+def load_clips(request: DataRequest) -> DataBundle:
+    """The ``lvef`` task: video clips with EF targets."""
+    layout, cache, source = open_layout(request.data_root, request.config)
+    data = request.config["data"]
+    train, val, test = _splits(layout)
+    mean, std = _stats(cache, train, data, request.seed)
+    spec = ClipSpec(int(data["frames"]), int(data["period"]), mean, std)
+    corrupt = corruption(request.config)
+
+    def clips(videos: list[Video], mode: str, clips: int = 1, transform: Corruption | None = None) -> VideoClips:
+        return VideoClips([v.name for v in videos], [_frames(cache, v) for v in videos], [v.ef for v in videos], spec, mode, request.seed, clips, transform)
+
+    test_mode = str(data["test_mode"])
+    if test_mode not in ("random", "all"):
+        raise DataError(f"data.test_mode must be 'random' (paper: average of data.test_clips random clips) or 'all' (EchoNet-Dynamic's every clip), got {test_mode!r}.")
+    fold = Fold("official", clips(train, "train"), clips(val, "fixed"), clips(test, test_mode, int(data["test_clips"]), corrupt))
+    return DataBundle([fold], layout.fingerprint, source, _info(data, train, val, test, mean, std), [np.array([v.ef for v in train])])
+
+
+def load_frames(request: DataRequest) -> DataBundle:
+    """The ``lvef-seg`` task: traced ED/ES frames with LV masks."""
+    layout, cache, source = open_layout(request.data_root, request.config, need_traces=True)
+    data = request.config["data"]
+    train, val, test = _splits(layout)
+    mean, std = _stats(cache, train, data, request.seed)
+    size = int(data["size"])
+    fold = Fold("official", *(TracedFrames(videos, cache, size, mean, std) for videos in (train, val, test)))
+    return DataBundle([fold], layout.fingerprint, source, _info(data, train, val, test, mean, std))
+
+
+LOADERS = {"lvef": load_clips, "lvef-seg": load_frames}
+
+
+def load(request: DataRequest) -> DataBundle:
+    return LOADERS[request.task](request)
+
+
+def check(request: DataRequest) -> str:
+    layout, _, source = open_layout(request.data_root, request.config, need_traces=request.task == "lvef-seg")
     counts = {s: len(layout.split(s)) for s in ("TRAIN", "VAL", "TEST")}
     traced = sum(len(v.traces) >= 2 for v in layout.videos)
     return (

@@ -1,0 +1,91 @@
+"""Left-ventricle segmentation: the DeepLabV3 segmenter that labels frames
+(STCA paper section 2.2, Chen et al. 2017) and the semi-supervised segmentation
+branch of the STCA model (section 2.2, Eq. 3-4)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.models import segmentation
+from torchvision.models.segmentation.deeplabv3 import ASPP
+
+from cardiobench.errors import ConfigError
+
+DEEPLAB_BACKBONES = {
+    "resnet50": segmentation.deeplabv3_resnet50,  # the paper's and EchoNet-Dynamic's
+    "mobilenet_v3_large": segmentation.deeplabv3_mobilenet_v3_large,  # lighter, for CPU presets
+}
+
+
+class LVSegmenter(nn.Module):
+    """torchvision DeepLabV3 with a one-channel head, trained with BCE on the
+    traced ED and ES frames (EchoNet-Dynamic's segmentation recipe).
+
+    Batch-norm momentum is PyTorch's default 0.1 throughout: torchvision's
+    MobileNetV3 uses 0.01, whose running statistics lag so far behind a short
+    CPU schedule that evaluation-mode predictions collapse.
+    """
+
+    def __init__(self, backbone: str = "resnet50"):
+        super().__init__()
+        if backbone not in DEEPLAB_BACKBONES:
+            raise ConfigError(f"model.backbone must be one of {', '.join(DEEPLAB_BACKBONES)}, got {backbone!r}.")
+        self.net = DEEPLAB_BACKBONES[backbone](weights=None, weights_backbone=None, num_classes=1, aux_loss=False)
+        for module in self.net.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.momentum = 0.1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)["out"][:, 0]
+
+    def loss(self, outputs: torch.Tensor, batch: Mapping[str, Any]) -> torch.Tensor:
+        return F.binary_cross_entropy_with_logits(outputs.float(), batch["target"].float())
+
+    def predict(self, outputs: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(outputs)
+
+
+def build_segmenter(config: Mapping[str, Any], info: Mapping[str, Any]) -> nn.Module:
+    return LVSegmenter(config["model"]["backbone"])
+
+
+class SemiSupervisedBranch(nn.Module):
+    """The auxiliary LV segmentation branch (section 2.2).
+
+    For each path (ED, ES): spatially pooled encoder features Z̄ (T x C) give
+    temporal relevance R = softmax_t(W3 * Z̄) (Eq. 3); F = sum_t R_t Z_t (Eq. 4)
+    is upsampled to DeepLabV3's pre-ASPP feature size (input / 8), then an
+    ASPP module and a two-convolution decoder give the mask logits, upsampled
+    to the input size. The two paths share the ASPP and decoder; only their
+    temporal relevance differs (the paper leaves this open).
+    """
+
+    PHASES = ("ed", "es")
+
+    def __init__(self, channels: int, aspp_channels: int = 256, rates: tuple[int, int, int] = (12, 24, 36), feature_stride: int = 8):
+        super().__init__()
+        self.relevance = nn.ModuleDict({p: nn.Conv1d(channels, 1, 1) for p in self.PHASES})
+        self.aspp = ASPP(channels, list(rates), aspp_channels)
+        self.decoder = nn.Sequential(
+            nn.Conv2d(aspp_channels, aspp_channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(aspp_channels),
+            nn.ReLU(),
+            nn.Conv2d(aspp_channels, 1, 1),
+        )
+        self.feature_stride = feature_stride
+
+    def forward(self, z: torch.Tensor, out_size: tuple[int, int]) -> dict[str, torch.Tensor]:
+        pooled = z.mean(dim=(3, 4))  # (B, C, T)
+        frames = []
+        for phase in self.PHASES:
+            relevance = torch.softmax(self.relevance[phase](pooled), dim=-1)  # (B, 1, T), Eq. 3
+            frames.append((z * relevance[..., None, None]).sum(dim=2))  # (B, C, H, W), Eq. 4
+        size = (max(1, out_size[0] // self.feature_stride), max(1, out_size[1] // self.feature_stride))
+        both = F.interpolate(torch.cat(frames), size=size, mode="bilinear", align_corners=False)
+        logits = F.interpolate(self.decoder(self.aspp(both)), size=out_size, mode="bilinear", align_corners=False)[:, 0]
+        ed, es = logits.chunk(2)
+        return {"ed": ed, "es": es}

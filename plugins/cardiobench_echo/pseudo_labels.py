@@ -1,0 +1,175 @@
+"""Pseudo-labels for STCA's semi-supervised branch (section 2.2, appendix 7.1).
+
+An STCA run names a finished ``lvef-seg`` run (``aux.segmenter=RUN_DIR``) or
+trains one first as a recorded stage of its own; it never retrains silently.
+The segmenter then predicts every frame of every training video once (cached
+on disk). For each sampled clip, the predicted masks with the largest and the
+smallest area among the clip's frames become its ED and ES pseudo-labels, and
+each video's weight alpha is the mean Dice of the segmenter on its annotated
+ED and ES frames (Eq. 8).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from cardiobench import atomic, config, progress, records
+from cardiobench.engine import checkpoint
+from cardiobench.errors import CardiobenchError, ConfigError
+from cardiobench.paths import cache_dir
+from cardiobench.registry import Registry
+from cardiobench.runner import RunRequest, StageContext
+from cardiobench.specs import DataBundle
+from cardiobench_echo.echonet.clips import VideoClips
+from cardiobench_echo.echonet.dataset import open_layout
+from cardiobench_echo.echonet.frames import PHASES, normalise_frames, trace_mask
+from cardiobench_metrics import dice_from_masks
+
+SEG_TASK = "lvef-seg"
+
+
+def segmenter_request(values: Mapping[str, Any], context: StageContext) -> RunRequest:
+    """The lvef-seg run that serves an STCA run: same data, seed and device."""
+    aux, data = values["aux"], values["data"]
+    shared = [f"data.{k}={data[k]}" for k in ("synthetic_videos", "synthetic_seed", "normalization_videos")]
+    return RunRequest(
+        task=SEG_TASK,
+        model=aux["segmenter_model"],
+        data_root=context.request.data_root,
+        preset=aux["segmenter_preset"] or context.request.preset,
+        seed=context.request.seed,
+        overrides=shared,
+        device=context.request.device,
+        plugins=context.request.plugins,
+    )
+
+
+class Segmenter:
+    """A finished lvef-seg run: its model (best weights), config and normalisation."""
+
+    def __init__(self, run_dir: Path, registry: Registry, fingerprint: str):
+        self.run_dir = Path(run_dir)
+        record_path = self.run_dir / records.RECORD_FILE
+        if not record_path.is_file():
+            raise ConfigError(f"aux.segmenter: {self.run_dir} is not a finished run (no {records.RECORD_FILE}); train one with cardiobench run --task {SEG_TASK} --model deeplabv3.")
+        self.record = records.read(record_path)
+        if self.record["task"]["name"] != SEG_TASK:
+            raise ConfigError(f"aux.segmenter: {self.run_dir} is a {self.record['task']['name']!r} run, not a {SEG_TASK!r} run.")
+        if self.record["dataset"]["fingerprint"] != fingerprint:
+            raise ConfigError(
+                f"aux.segmenter: {self.run_dir} was trained on data with fingerprint {self.record['dataset']['fingerprint'][:12]}, "
+                f"but this run's data has {fingerprint[:12]}; train the segmenter on the same data."
+            )
+        self.config = config.read_yaml(self.run_dir / "config.yaml")
+        self.model = registry.model(self.record["model"]["name"]).build(self.config, self.record["dataset"]["info"])
+        self.model.load_state_dict(checkpoint.load(self.run_dir / "checkpoints" / "official" / "best.pt")["model"])
+        self.model.eval()
+        info = self.record["dataset"]["info"]
+        self.mean = np.asarray(info["channel_mean"], dtype=np.float32)
+        self.std = np.asarray(info["channel_std"], dtype=np.float32)
+        self.size = int(self.config["data"]["size"])
+
+    @torch.no_grad()
+    def probabilities(self, frames: np.ndarray, batch: int = 64) -> np.ndarray:
+        """(T, S, S) LV probabilities of (T, S, S, C) uint8 frames."""
+        out = [torch.sigmoid(self.model(normalise_frames(frames[i : i + batch], self.mean, self.std))).numpy() for i in range(0, len(frames), batch)]
+        return np.concatenate(out)
+
+
+def _resize_masks(probabilities: np.ndarray, size: int) -> np.ndarray:
+    if probabilities.shape[-1] != size:
+        probabilities = np.stack([cv2.resize(p, (size, size), interpolation=cv2.INTER_LINEAR) for p in probabilities])
+    return (probabilities > 0.5).astype(np.uint8)
+
+
+def cache_pseudo_labels(segmenter: Segmenter, values: Mapping[str, Any], data_root: Path | None, size: int) -> Path:
+    """Predict every frame of every training video once; returns the cache folder
+    holding ``<video>.npy`` (T, size, size) uint8 masks and ``alpha.json``."""
+    fingerprint = segmenter.record["dataset"]["fingerprint"]
+    folder = cache_dir() / "pseudo-labels" / f"{segmenter.record['run_id']}-{fingerprint[:12]}-s{size}"
+    if (folder / "alpha.json").is_file():
+        return folder
+    seg_values = config.merge(values, {"data": {"size": segmenter.size}})
+    layout, cache, _ = open_layout(data_root, seg_values, need_traces=True)
+    alpha = {}
+    with atomic.directory(folder) as tmp:
+        for video in progress.bar(layout.split("TRAIN"), desc="pseudo-labels", unit="video"):
+            prob = segmenter.probabilities(cache.frames(video.path))
+            np.save(tmp / f"{video.name}.npy", _resize_masks(prob, size))
+            ed, es = video.ed_es
+            alpha[video.name] = float(np.mean([dice_from_masks(trace_mask(video, phase, segmenter.size), prob[t.frame] > 0.5) for phase, t in zip(PHASES, (ed, es))]))
+        atomic.write_text(tmp / "alpha.json", json.dumps(alpha))
+    return folder
+
+
+class WithPseudoLabels(Dataset):
+    """Training clips plus ``pseudo_ed`` / ``pseudo_es`` (the largest and the
+    smallest predicted LV among the clip's frames) and the video's ``alpha``."""
+
+    def __init__(self, clips: VideoClips, masks: list[Callable[[], np.ndarray]], alpha: np.ndarray):
+        self.clips, self.masks, self.alpha = clips, masks, alpha
+
+    def set_epoch(self, epoch: int) -> None:
+        self.clips.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, index: int) -> dict[str, object]:
+        item = self.clips[index]
+        video, start = self.clips.locate(index)
+        masks = self.masks[video]()
+        frames = start + self.clips.spec.period * np.arange(self.clips.spec.frames)
+        clip_masks = masks[frames[frames < len(masks)]]
+        areas = clip_masks.reshape(len(clip_masks), -1).sum(axis=1)
+        item["pseudo_ed"] = torch.from_numpy(clip_masks[int(np.argmax(areas))].astype(np.float32))
+        item["pseudo_es"] = torch.from_numpy(clip_masks[int(np.argmin(areas))].astype(np.float32))
+        item["alpha"] = torch.tensor(self.alpha[video], dtype=torch.float32)
+        return item
+
+
+def prepare_stca(bundle: DataBundle, values: dict[str, Any], context: StageContext) -> tuple[DataBundle, dict[str, Any]]:
+    """The segmenter stage, then pseudo-labelled training clips."""
+    aux = values["aux"]
+    trained_here = aux["segmenter"] is None
+    if trained_here:
+        request = segmenter_request(values, context)
+        print(f"stca: no aux.segmenter given, so the LV segmenter is trained first as a recorded stage ({request.task} / {request.model}, preset {request.preset}); reuse it later with --set aux.segmenter=RUN_DIR", flush=True)
+        aux["segmenter"] = str(context.run_stage(request).run_dir.resolve())
+    segmenter = Segmenter(Path(aux["segmenter"]).expanduser(), context.registry, bundle.fingerprint)
+    size = int(bundle.info["frame_size"])
+    data_root = Path(context.request.data_root) if context.request.data_root else None
+    folder = cache_pseudo_labels(segmenter, values, data_root, size)
+    alpha_by_name = json.loads((folder / "alpha.json").read_text())
+
+    fold = bundle.folds[0]
+    train: VideoClips = fold.train
+    missing = [name for name in train.ids if name not in alpha_by_name]
+    if missing:
+        raise CardiobenchError(f"pseudo-label cache {folder} lacks {len(missing)} training video(s), e.g. {missing[0]}; delete the folder to rebuild it.")
+    masks = [lambda n=name: np.load(folder / f"{n}.npy", mmap_mode="r") for name in train.ids]
+    alpha = np.array([alpha_by_name[name] for name in train.ids], dtype=np.float32)
+    wrapped = replace(bundle, folds=[replace(fold, train=WithPseudoLabels(train, masks, alpha))])
+    seg_metrics = segmenter.record["metrics"]
+    stages = {
+        "segmenter": {
+            "run_dir": str(segmenter.run_dir),
+            "trained_in_this_run": trained_here,
+            "model": segmenter.record["model"]["name"],
+            "backbone": segmenter.config["model"].get("backbone"),
+            "preset": segmenter.record["preset"]["name"],
+            "test_dice": seg_metrics.get("dice", {}).get("value"),
+            "pseudo_labels": str(folder),
+            "alpha_mean": float(alpha.mean()),
+        }
+    }
+    return wrapped, stages
