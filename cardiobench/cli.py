@@ -86,6 +86,23 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=int, help="number of items (default: the generator's)")
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(handler=_cmd_data_synth)
+    p = sub.add_parser("leaderboard", parents=[common], help="versioned leaderboard tables built from run records")
+    board = p.add_subparsers(dest="leaderboard_command", required=True, metavar="ACTION")
+    b = board.add_parser("build", parents=[common], help="render every table from the committed records")
+    b.add_argument("--check", action="store_true", help="change nothing; fail with a diff if the committed tables are not what the records give")
+    s = board.add_parser("submit", parents=[common], help="validate a finished run's record and add it, then rebuild")
+    s.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    r = board.add_parser("reproduce", parents=[common], help="re-run recorded runs and compare their metrics with the records")
+    r.add_argument("--task", help="only this task (default: every task with records)")
+    r.add_argument("--preset", default="ci", help="which recorded runs to re-run (default: ci)")
+    r.add_argument("--runs-dir", type=Path, help="where the re-runs go (default: a temporary folder)")
+    r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    g = board.add_parser("plot", parents=[common], help="PNG of the ranking metric against parameter count, per table")
+    g.add_argument("--task", required=True)
+    for q in (b, s, r, g):
+        q.add_argument("--root", type=Path, default=Path("leaderboards"), help="the leaderboards folder (default: ./leaderboards)")
+        q.set_defaults(handler=_cmd_leaderboard)
+
     p = sub.add_parser("bench", parents=[common], help="speed benchmarks")
     bench = p.add_subparsers(dest="bench_command", required=True, metavar="WHAT")
     k = bench.add_parser("kernels", parents=[common], help="kernels against eager PyTorch and torch.compile (STCA and AG-Sononet shapes)")
@@ -193,6 +210,46 @@ def _cmd_data_synth(args: argparse.Namespace, registry: Registry) -> int:
     with atomic.directory(out) as tmp:
         synths[args.name].write(tmp, args.n, args.seed)
     print(f"wrote synthetic {args.name} data to {out}")
+    return 0
+
+
+def _cmd_leaderboard(args: argparse.Namespace, registry: Registry) -> int:
+    from cardiobench import leaderboard
+    from cardiobench.leaderboard.store import Store
+
+    store = Store(args.root)
+    action = args.leaderboard_command
+    if action == "build":
+        built = leaderboard.build(store, registry)
+        if args.check:
+            diff = leaderboard.check(built)
+            if diff:
+                print(diff)
+                raise CardiobenchError(f"The committed leaderboards under {store.root} are not what the records give (diff above); run cardiobench leaderboard build and commit the result.")
+            print(f"leaderboards under {store.root} match their {sum(len(t.records) for t in built.tables)} records ({len(built.tables)} table(s))")
+        else:
+            changed = leaderboard.write(built)
+            print(f"built {len(built.tables)} table(s) under {store.root}; {len(changed)} file(s) changed")
+    elif action == "submit":
+        path = leaderboard.submit(store, registry, args.run_dir)
+        changed = leaderboard.write(leaderboard.build(store, registry))
+        print(f"added {path}; {len(changed)} leaderboard file(s) changed")
+    elif action == "reproduce":
+        if args.no_progress:
+            set_progress(False)
+        comparisons, notes = leaderboard.reproduce(store, registry, args.task, args.preset, args.runs_dir)
+        for note in notes:
+            print(f"note: {note}")
+        if not comparisons:
+            raise CardiobenchError(f"No recorded {args.preset!r} runs to reproduce under {store.root}{' for ' + args.task if args.task else ''}.")
+        print(markdown(leaderboard.comparison_table(comparisons)))
+        failed = [c for c in comparisons if not c.ok]
+        if failed:
+            raise CardiobenchError(f"{len(failed)} of {len(comparisons)} metric(s) moved beyond the tolerance |now - recorded| <= {leaderboard.TOLERANCE_ABS} + {leaderboard.TOLERANCE_REL} |recorded| (table above).")
+        print(f"all {len(comparisons)} metric(s) of {len({c.run_id for c in comparisons})} run(s) reproduce within tolerance")
+    else:
+        for path in leaderboard.plot(store, registry, args.task):
+            print(f"wrote {path}")
     return 0
 
 

@@ -272,6 +272,7 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
         "model": {"name": model_spec.name, "version": model_spec.version, "plugin": run.registry.plugin_of("models", model_spec.name), "parameters": results[0].parameters},
         "preset": {"name": resolved.config.preset, "version": resolved.config.preset_version, "description": resolved.config.preset_description},
         "seed": request.seed,
+        "request": {"overrides": list(request.overrides), "data_root": request.data_root},
         "config": run.values,
         "metrics": _metric_dict(metrics),
         "folds": folds,
@@ -288,6 +289,8 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
     }
     if baseline_record is not None:
         record["reference_baseline"] = baseline_record
+    if pooled.y_pred.ndim <= 2:
+        record["test_items"] = {"ids": pooled.ids, "y_true": pooled.y_true.tolist(), "y_pred": pooled.y_pred.tolist()}
     problems = records.problems(record)
     if problems:
         raise CardiobenchError(f"Internal error: the run record of {run.run_dir} fails its schema: {'; '.join(problems)}")

@@ -1,0 +1,201 @@
+"""Versioned leaderboards built from run records (``cardiobench leaderboard ...``).
+
+``build`` renders every table as a pure function of the committed records and
+the version ledger; ``check`` compares that with what is committed; ``submit``
+adds a finished run; ``reproduce`` re-runs recorded runs and compares metrics;
+``plot`` draws metric against parameter count.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from cardiobench import atomic, plotting, records
+from cardiobench.errors import CardiobenchError
+from cardiobench.leaderboard import tables
+from cardiobench.leaderboard.store import LEDGER, Identity, Store, Table
+from cardiobench.registry import Registry
+from cardiobench.runner import RunRequest, run
+
+TOLERANCE_ABS, TOLERANCE_REL = 0.01, 0.02
+
+
+@dataclass
+class Built:
+    """Every file ``build`` produces, by path, and the tables behind them."""
+
+    files: dict[Path, str]
+    tables: list[Table]
+
+
+def _reproduce_hint(table: Table) -> str:
+    if table.preset == "ci":
+        return f"`cardiobench leaderboard reproduce --task {table.task} --preset ci`"
+    return f"`cardiobench run --task {table.task} --model M --preset {table.preset} --seed S` per record"
+
+
+def build(store: Store, registry: Registry) -> Built:
+    files: dict[Path, str] = {}
+    entries, built = [], []
+    for task_name in store.tasks():
+        task = registry.task(task_name)
+        metrics = [registry.metric(m) for m in task.metrics]
+        ledger = store.ledger(task_name)
+        for table in store.tables(task_name, ledger):
+            reproduced = tables.rank(tables.reproduced_rows(table, metrics), registry.metric(task.rank_metric))
+            reported = tables.reported_rows(registry.reported_for(task_name), table.dataset, metrics)
+            folder = store.root / task_name
+            files[folder / f"{table.stem}.csv"] = tables.csv_text(tables.frame(reproduced + reported, metrics))
+            files[folder / f"{table.stem}.md"] = tables.markdown_text(table, reproduced, reported, registry)
+            first = table.records[0]
+            entries.append(
+                {
+                    "task": task_name,
+                    "stem": table.stem,
+                    "version": table.version,
+                    "protocol": f"{table.preset} v{table.identity.preset_version}: {first['preset'].get('description', '')}",
+                    "dataset": table.dataset,
+                    "fingerprint": table.identity.fingerprint,
+                    "records": len(table.records),
+                    "date": max(r["finished_at"][:10] for r in table.records),
+                    "reproduce": _reproduce_hint(table),
+                }
+            )
+            built.append(table)
+        files[store.root / task_name / LEDGER] = store.ledger_text(ledger)
+    files[store.root / "README.md"] = tables.index_text(entries)
+    return Built(files, built)
+
+
+def write(built: Built) -> list[Path]:
+    changed = []
+    for path, text in built.files.items():
+        if not path.is_file() or path.read_text() != text:
+            atomic.write_text(path, text)
+            changed.append(path)
+    return changed
+
+
+def check(built: Built) -> str:
+    """A unified diff of committed files against what the records give ('' when equal)."""
+    diffs = []
+    for path, text in sorted(built.files.items()):
+        old = path.read_text() if path.is_file() else ""
+        if old != text:
+            diffs += difflib.unified_diff(old.splitlines(keepends=True), text.splitlines(keepends=True), f"{path} (committed)", f"{path} (from records)")
+    return "".join(diffs)
+
+
+def _table_of(store: Store, registry: Registry, record: dict[str, Any]) -> list[dict[str, Any]]:
+    """Records already in the table version that ``record`` would join."""
+    task = record["task"]["name"]
+    same = [r for r in store.records(task) if r["dataset"]["name"] == record["dataset"]["name"] and r["preset"]["name"] == record["preset"]["name"]]
+    return [r for r in same if (r["task"]["version"], r["preset"]["version"]) == (record["task"]["version"], record["preset"]["version"])]
+
+
+def submit(store: Store, registry: Registry, run_dir: Path) -> Path:
+    path = Path(run_dir) / records.RECORD_FILE
+    if not path.is_file():
+        raise CardiobenchError(f"{run_dir} has no {records.RECORD_FILE}: only finished runs can be submitted.")
+    record = records.read(path)
+    problems = records.problems(record)
+    if problems:
+        raise CardiobenchError(f"{path} fails the run-record schema: {'; '.join(problems)}.")
+    registry.task(record["task"]["name"])
+    peers = _table_of(store, registry, record)
+    if any(r["run_id"] == record["run_id"] for r in store.records(record["task"]["name"])):
+        raise CardiobenchError(f"Run {record['run_id']} is already on the leaderboard.")
+    twin = next((r for r in peers if r["model"]["name"] == record["model"]["name"] and r["seed"] == record["seed"] and Identity.of(r) == Identity.of(record)), None)
+    if twin:
+        raise CardiobenchError(f"The table already holds {record['model']['name']} seed {record['seed']} (run {twin['run_id']}); submit another seed or remove that record first.")
+    if peers:
+        fingerprints = {r["dataset"]["fingerprint"] for r in peers}
+        if record["dataset"]["fingerprint"] not in fingerprints:
+            raise CardiobenchError(
+                f"This run's data fingerprint {record['dataset']['fingerprint'][:12]} differs from the table's ({', '.join(f[:12] for f in sorted(fingerprints))}): "
+                f"results on other data cannot share its rows. If the data changed on purpose, bump the preset's version to start a new table version."
+            )
+        versions = {r["environment"]["cardiobench"] for r in peers}
+        if record["environment"]["cardiobench"] not in versions:
+            raise CardiobenchError(
+                f"This run was made by cardiobench {record['environment']['cardiobench']}, the table's records by {', '.join(sorted(versions))}; "
+                f"re-run them with this version, or bump the preset's version if results changed."
+            )
+    return store.add_record(record)
+
+
+@dataclass
+class Comparison:
+    run_id: str
+    model: str
+    seed: int
+    metric: str
+    recorded: float
+    now: float
+
+    @property
+    def ok(self) -> bool:
+        return abs(self.now - self.recorded) <= TOLERANCE_ABS + TOLERANCE_REL * abs(self.recorded)
+
+
+def reproduce(store: Store, registry: Registry, task: str | None, preset: str, runs_dir: Path | None = None, device: str = "cpu") -> tuple[list[Comparison], list[str]]:
+    """Re-run every recorded run of ``preset`` whose task and preset versions
+    are current; returns the comparisons and notes on skipped records."""
+    comparisons, notes = [], []
+    scratch = Path(runs_dir) if runs_dir else Path(tempfile.mkdtemp(prefix="cardiobench-reproduce-"))
+    for task_name in [task] if task else store.tasks():
+        spec = registry.task(task_name)
+        for record in store.records(task_name):
+            if record["preset"]["name"] != preset:
+                continue
+            if record["task"]["version"] != spec.version:
+                notes.append(f"{record['run_id']}: task version {record['task']['version']} is not the current {spec.version}; skipped")
+                continue
+            request = RunRequest(
+                task=task_name,
+                model=record["model"]["name"],
+                dataset=record["dataset"]["name"],
+                data_root=record["request"]["data_root"],
+                preset=preset,
+                seed=record["seed"],
+                overrides=list(record["request"]["overrides"]),
+                device=device,
+            )
+            outcome = run(request, registry, scratch)
+            if outcome.record["preset"]["version"] != record["preset"]["version"]:
+                notes.append(f"{record['run_id']}: preset version {record['preset']['version']} is not the current {outcome.record['preset']['version']}; not compared")
+                continue
+            for name, value in record["metrics"].items():
+                comparisons.append(Comparison(record["run_id"], record["model"]["name"], record["seed"], name, value["value"], outcome.record["metrics"][name]["value"]))
+    return comparisons, notes
+
+
+def comparison_table(comparisons: list[Comparison]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [{"run": c.run_id, "model": c.model, "seed": c.seed, "metric": c.metric, "recorded": c.recorded, "now": c.now, "difference": c.now - c.recorded, "within tolerance": c.ok} for c in comparisons]
+    )
+
+
+def plot(store: Store, registry: Registry, task: str) -> list[Path]:
+    """Per table version: the ranking metric against parameter count (PNG next to the table)."""
+    spec = registry.task(task)
+    metric = registry.metric(spec.rank_metric)
+    paths = []
+    for table in build(store, registry).tables:
+        if table.task != task:
+            continue
+        rows = tables.reproduced_rows(table, [metric])
+        fig, ax = plotting.plt.subplots(figsize=(6, 4))
+        for row in rows:
+            ax.errorbar(row["parameters"] / 1e6, row[f"{metric.name}_mean"], yerr=row[f"{metric.name}_sd"], fmt="o", capsize=3)
+            ax.annotate(row["model"], (row["parameters"] / 1e6, row[f"{metric.name}_mean"]), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        ax.set(xlabel="parameters (millions)", ylabel=f"{metric.name} ({'higher' if metric.higher_is_better else 'lower'} is better)", title=f"{task} on {table.dataset}, preset {table.preset}, v{table.version}")
+        ax.grid(alpha=0.3)
+        paths.append(plotting.save(fig, store.root / task / f"{table.stem}.png"))
+    return paths

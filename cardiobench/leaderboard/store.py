@@ -1,0 +1,115 @@
+"""The committed leaderboard folder: run records per task and the ledger of
+table versions.
+
+``leaderboards/<task>/records/<run_id>.json`` are the records behind every
+reproduced row. ``leaderboards/<task>/versions.json`` maps each table (a
+dataset and a preset) to its versions, each pinned to one identity: task
+version, preset version, dataset fingerprint and table schema version.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from cardiobench import atomic, records
+from cardiobench.errors import CardiobenchError, bulleted
+
+TABLE_SCHEMA_VERSION = 1
+LEDGER = "versions.json"
+
+
+@dataclass(frozen=True, order=True)
+class Identity:
+    """What a table version is made of; any change makes a new version."""
+
+    task_version: int
+    preset_version: int
+    fingerprint: str
+    schema_version: int = TABLE_SCHEMA_VERSION
+
+    @classmethod
+    def of(cls, record: dict[str, Any]) -> Identity:
+        return cls(record["task"]["version"], record["preset"]["version"], record["dataset"]["fingerprint"])
+
+
+@dataclass(frozen=True)
+class Table:
+    """One version of one table: its records share task, dataset, preset and identity."""
+
+    task: str
+    dataset: str
+    preset: str
+    version: int
+    identity: Identity
+    records: tuple[dict[str, Any], ...]
+
+    @property
+    def stem(self) -> str:
+        return f"{self.dataset}__{self.preset}__v{self.version}"
+
+
+class Store:
+    """A ``leaderboards/`` folder."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def tasks(self) -> list[str]:
+        return sorted(p.parent.name for p in self.root.glob("*/records") if p.is_dir())
+
+    def records_dir(self, task: str) -> Path:
+        return self.root / task / "records"
+
+    def record_paths(self, task: str) -> list[Path]:
+        return sorted(self.records_dir(task).glob("*.json"))
+
+    def records(self, task: str) -> list[dict[str, Any]]:
+        """Every record of ``task``, validated; one error lists every bad file."""
+        out, problems = [], []
+        for path in self.record_paths(task):
+            try:
+                record = json.loads(path.read_text())
+            except (OSError, json.JSONDecodeError) as exc:
+                problems.append(f"{path}: not readable JSON ({exc})")
+                continue
+            found = records.problems(record)
+            if not found and record["task"]["name"] != task:
+                found = [f"task is {record['task']['name']!r}, but the record sits under {task}/"]
+            if not found and path.stem != record["run_id"]:
+                found = [f"file name must be the run_id {record['run_id']!r}"]
+            problems += [f"{path}: {p}" for p in found]
+            out.append(record)
+        if problems:
+            raise CardiobenchError(f"{len(problems)} invalid leaderboard record problem(s): {bulleted(problems)}.")
+        return out
+
+    def ledger(self, task: str) -> dict[str, list[dict[str, Any]]]:
+        path = self.root / task / LEDGER
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    def ledger_text(self, ledger: dict[str, list[dict[str, Any]]]) -> str:
+        return json.dumps({k: ledger[k] for k in sorted(ledger)}, indent=2) + "\n"
+
+    def tables(self, task: str, ledger: dict[str, list[dict[str, Any]]]) -> Iterator[Table]:
+        """Group records into table versions, numbering new identities in ``ledger`` (updated in place)."""
+        groups: dict[tuple[str, str, Identity], list[dict[str, Any]]] = {}
+        for record in self.records(task):
+            key = (record["dataset"]["name"], record["preset"]["name"], Identity.of(record))
+            groups.setdefault(key, []).append(record)
+        for dataset, preset, identity in sorted(groups, key=lambda k: (k[0], k[1], min(r["finished_at"] for r in groups[k]))):
+            versions = ledger.setdefault(f"{dataset}__{preset}", [])
+            entry = next((v for v in versions if Identity(**{k: v[k] for k in asdict(identity)}) == identity), None)
+            if entry is None:
+                entry = {"version": len(versions) + 1, **asdict(identity)}
+                versions.append(entry)
+            members = sorted(groups[(dataset, preset, identity)], key=lambda r: (r["model"]["name"], r["seed"], r["run_id"]))
+            yield Table(task, dataset, preset, entry["version"], identity, tuple(members))
+
+    def add_record(self, record: dict[str, Any]) -> Path:
+        path = self.records_dir(record["task"]["name"]) / f"{record['run_id']}.json"
+        atomic.write_text(path, records.dumps(record))
+        return path

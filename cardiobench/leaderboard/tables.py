@@ -1,0 +1,195 @@
+"""Leaderboard tables from run records: one row per model (mean and sd over
+seeds, a pooled 95% bootstrap CI), the papers' reported rows apart, rendered
+as CSV and markdown with polars. Everything here is deterministic: the same
+records give the same bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from cardiobench.evaluation import bootstrap_ci
+from cardiobench.leaderboard.store import Table
+from cardiobench.registry import Registry
+from cardiobench.specs import MetricSpec, ReportedResult
+from cardiobench.tables import markdown
+
+RESAMPLES = 1000
+BOOTSTRAP_SEED = 0
+
+
+def _date(record: dict[str, Any]) -> str:
+    return record["finished_at"][:10]
+
+
+def pooled_ci(records: Sequence[dict[str, Any]], metric: MetricSpec) -> tuple[float | None, float | None]:
+    """95% CI of the seed-averaged metric, resampling test items (paired across
+    seeds). None when a record lacks per-item predictions or test sets differ."""
+    items = [r.get("test_items") for r in records]
+    if any(i is None for i in items) or any(i["ids"] != items[0]["ids"] for i in items):
+        return None, None
+    y_true = np.asarray(items[0]["y_true"], dtype=np.float64)
+    preds = np.stack([np.asarray(i["y_pred"], dtype=np.float64) for i in items])  # (seeds, N, ...)
+
+    def seed_mean(index: np.ndarray, rows: np.ndarray) -> float:
+        return float(np.mean([metric.fn(y_true[rows], p[rows]) for p in preds]))
+
+    rows = np.arange(len(y_true))
+    low, high = bootstrap_ci(seed_mean, rows, rows, RESAMPLES, BOOTSTRAP_SEED)
+    return (low, high) if np.isfinite(low) else (None, None)
+
+
+def reproduced_rows(table: Table, metrics: list[MetricSpec]) -> list[dict[str, Any]]:
+    by_model: dict[str, list[dict[str, Any]]] = {}
+    for record in table.records:
+        by_model.setdefault(record["model"]["name"], []).append(record)
+    rows = []
+    for model, group in sorted(by_model.items()):
+        row: dict[str, Any] = {"model": model, "parameters": group[0]["model"]["parameters"], "seeds": len(group)}
+        for metric in metrics:
+            values = np.array([r["metrics"][metric.name]["value"] for r in group], dtype=np.float64)
+            low, high = pooled_ci(group, metric)
+            row |= {
+                f"{metric.name}_mean": float(values.mean()),
+                f"{metric.name}_sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+                f"{metric.name}_ci_low": low,
+                f"{metric.name}_ci_high": high,
+            }
+        row |= {
+            "source": "reproduced",
+            "citation": "",
+            "protocol": f"{table.preset} v{table.identity.preset_version}",
+            "cardiobench": ", ".join(sorted({r["environment"]["cardiobench"] for r in group})),
+            "date": max(_date(r) for r in group),
+        }
+        rows.append(row)
+    return rows
+
+
+def rank(rows: list[dict[str, Any]], metric: MetricSpec) -> list[dict[str, Any]]:
+    """Order reproduced rows by the ranking metric (its direction) and number them."""
+    ordered = sorted(rows, key=lambda r: (-r[f"{metric.name}_mean"] if metric.higher_is_better else r[f"{metric.name}_mean"], r["model"]))
+    return [{"rank": i + 1, **r} for i, r in enumerate(ordered)]
+
+
+def reported_rows(results: Sequence[ReportedResult], dataset: str, metrics: list[MetricSpec]) -> list[dict[str, Any]]:
+    grouped: dict[tuple[str, str, str], dict[str, float]] = {}
+    meta: dict[tuple[str, str, str], ReportedResult] = {}
+    for r in results:
+        if r.dataset != dataset:
+            continue
+        key = (r.table, r.method, r.citation)
+        grouped.setdefault(key, {})[r.metric] = r.value
+        meta[key] = r
+    rows = []
+    for key in sorted(grouped):
+        r = meta[key]
+        row: dict[str, Any] = {"rank": None, "model": r.model or "", "method": r.method, "parameters": None, "seeds": None}
+        for metric in metrics:
+            row |= {f"{metric.name}_mean": grouped[key].get(metric.name), f"{metric.name}_sd": None, f"{metric.name}_ci_low": None, f"{metric.name}_ci_high": None}
+        row |= {"source": f"reported ({r.table}, {r.split} split)", "citation": r.citation, "protocol": r.protocol, "cardiobench": "", "date": ""}
+        rows.append(row)
+    return rows
+
+
+def frame(rows: list[dict[str, Any]], metrics: list[MetricSpec]) -> pl.DataFrame:
+    columns = ["rank", "model", "method", "parameters", "seeds"]
+    columns += [f"{m.name}_{part}" for m in metrics for part in ("mean", "sd", "ci_low", "ci_high")]
+    columns += ["source", "citation", "protocol", "cardiobench", "date"]
+    schema = {c: (pl.Float64 if any(c.endswith(s) for s in ("_mean", "_sd", "_ci_low", "_ci_high")) else pl.Int64 if c in ("rank", "parameters", "seeds") else pl.String) for c in columns}
+    return pl.DataFrame([{c: r.get(c, r.get("model") if c == "method" else None) for c in columns} for r in rows], schema=schema, orient="row")
+
+
+def csv_text(data: pl.DataFrame) -> str:
+    return data.write_csv(float_precision=6)
+
+
+def _fmt(x: float | None, digits: int = 3) -> str:
+    return "" if x is None else f"{x:.{digits}f}"
+
+
+def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list[dict[str, Any]], registry: Registry) -> str:
+    task = registry.task(table.task)
+    metrics = [registry.metric(m) for m in task.metrics]
+    ranking = registry.metric(task.rank_metric)
+    first = table.records[0]
+    lines = [
+        f"# {table.task} on {table.dataset}, preset {table.preset}: table v{table.version}",
+        "",
+        f"- **Task**: {table.task} v{table.identity.task_version}: {task.description}.",
+        f"- **Protocol**: preset `{table.preset}` v{table.identity.preset_version}: {first['preset'].get('description', '')}.",
+        f"- **Data**: {table.dataset}, fingerprint `{table.identity.fingerprint[:16]}`; {first['dataset']['source'].split(' at ')[0]}.",
+        f"- **Ranking**: {ranking.name} ({'higher' if ranking.higher_is_better else 'lower'} is better), mean over seeds; metrics as mean ± sd over seeds [pooled 95% bootstrap CI over test items].",
+        f"- **Built from** {len(table.records)} run record(s) in `records/` (table schema v{table.identity.schema_version}).",
+        "",
+        "## Reproduced",
+        "",
+    ]
+    rows = [
+        {"rank": r["rank"], "model": r["model"], "params": f"{r['parameters'] / 1e6:.2f}M", "seeds": r["seeds"]}
+        | {m.name: f"{_fmt(r[f'{m.name}_mean'])} ± {_fmt(r[f'{m.name}_sd'])} [{_fmt(r[f'{m.name}_ci_low'])}, {_fmt(r[f'{m.name}_ci_high'])}]" for m in metrics}
+        | {"cardiobench": r["cardiobench"], "date": r["date"]}
+        for r in reproduced
+    ]
+    lines.append(markdown(pl.DataFrame(rows)))
+    if reported:
+        lines += [
+            "",
+            "## Reported by the papers",
+            "",
+            f"Numbers the papers state, on the real {table.dataset} data with their own protocols: shown for reference, never ranked against the rows above.",
+            "",
+        ]
+        shown = [
+            {"method": r["method"], "model": r["model"], "protocol": r["protocol"]} | {m.name: _fmt(r[f"{m.name}_mean"]) for m in metrics} | {"source": r["source"], "citation": r["citation"]}
+            for r in reported
+        ]
+        lines.append(markdown(pl.DataFrame(shown)))
+    return "\n".join(lines) + "\n"
+
+
+INDEX_HEADER = """# Leaderboards
+
+Tables built by `cardiobench leaderboard build` from the run records committed under
+`<task>/records/`; CI checks them with `cardiobench leaderboard build --check` and re-runs
+every `ci`-preset record with `cardiobench leaderboard reproduce --preset ci`.
+
+## Versioning rules
+
+- A table is one task on one dataset under one preset: `<task>/<dataset>__<preset>__v<N>.{csv,md}`.
+- Its version N is pinned to an identity: the task's version, the preset's (protocol's)
+  version, the dataset fingerprint (labels, file list and split) and the table schema
+  version. `<task>/versions.json` is the ledger of those identities.
+- A record with a new identity starts version N + 1; the old version's records and files
+  stay, so history remains readable. Bump a task's or preset's version whenever a change
+  could alter results; the build then refuses to mix old and new records in one table.
+- Reproduced rows are ranked by the task's ranking metric; the papers' reported rows are
+  shown apart, labelled with table and citation, and never ranked against them.
+- `cardiobench leaderboard submit RUN_DIR` adds a run's record after validating it and
+  refusing duplicates and records whose code version or data fingerprint differ from the
+  table's; `cardiobench leaderboard reproduce --task T --preset ci` re-runs records and
+  compares each metric with the record within |now - recorded| <= 0.01 + 0.02 |recorded|
+  (runs on one machine are bit-identical; the tolerance absorbs arithmetic differences
+  between CPUs).
+
+## Tables
+"""
+
+
+def index_text(entries: list[dict[str, Any]]) -> str:
+    rows = [
+        {
+            "table": f"[{e['task']}/{e['stem']}]({e['task']}/{e['stem']}.md)",
+            "version": e["version"],
+            "protocol": e["protocol"],
+            "dataset (fingerprint)": f"{e['dataset']} ({e['fingerprint'][:12]})",
+            "records": e["records"],
+            "date": e["date"],
+            "reproduce": e["reproduce"],
+        }
+        for e in entries
+    ]
+    return INDEX_HEADER + "\n" + (markdown(pl.DataFrame(rows)) if rows else "No tables yet.") + "\n"

@@ -1,0 +1,140 @@
+"""Leaderboards: deterministic builds, checks with readable diffs, version
+bumps, record validation, submission rules and reproduction."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cardiobench import leaderboard, records
+from cardiobench.leaderboard.store import Store
+from tests.conftest import cli
+
+RUN = ("run", "--task", "lvef", "--preset", "ci", "--no-progress")
+
+
+@pytest.fixture(scope="module")
+def ci_run_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    runs = tmp_path_factory.mktemp("lb-runs")
+    out = {}
+    for model, seed in (("r2plus1d", 0), ("r2plus1d", 1), ("r3d", 0)):
+        result = cli(*RUN, "--model", model, "--seed", seed, "--runs-dir", runs)
+        assert result.code == 0, result.err
+        out[f"{model}-{seed}"] = next(p for p in sorted(runs.iterdir()) if p.name.endswith(f"-lvef-{model}-s{seed}"))
+    return out
+
+
+@pytest.fixture
+def board(tmp_path: Path, ci_run_dirs: dict[str, Path]) -> Path:
+    root = tmp_path / "leaderboards"
+    for run_dir in ci_run_dirs.values():
+        result = cli("leaderboard", "submit", run_dir, "--root", root)
+        assert result.code == 0, result.err
+    return root
+
+
+def test_build_is_deterministic_and_checks_clean(board: Path, registry):
+    first = {p: p.read_bytes() for p in board.rglob("*") if p.is_file()}
+    assert cli("leaderboard", "build", "--root", board).code == 0
+    assert {p: p.read_bytes() for p in board.rglob("*") if p.is_file()} == first
+    built = leaderboard.build(Store(board), registry)
+    assert leaderboard.check(built) == ""
+    result = cli("leaderboard", "build", "--check", "--root", board)
+    assert result.code == 0 and "match their 3 records" in result.out
+
+
+def test_table_rows(board: Path):
+    csv = (board / "lvef" / "echonet-dynamic__ci__v1.csv").read_text().splitlines()
+    header = csv[0].split(",")
+    assert header[:5] == ["rank", "model", "method", "parameters", "seeds"] and "mae_ci_low" in header
+    r2plus1d = next(line for line in csv if ",r2plus1d,r2plus1d," in line and ",reproduced," in line)
+    assert ",2," in r2plus1d  # two seeds
+    md = (board / "lvef" / "echonet-dynamic__ci__v1.md").read_text()
+    assert "## Reproduced" in md and "## Reported by the papers" in md
+    reproduced, reported = md.split("## Reported by the papers")
+    assert "r3d" in reproduced and "3.830" not in reproduced
+    assert "Ours (STCA)" in reported and "3.830" in reported and "Table 1" in reported
+    assert "never ranked" in reported
+    index = (board / "README.md").read_text()
+    assert "Versioning rules" in index and "lvef/echonet-dynamic__ci__v1" in index
+
+
+def test_a_hand_edited_record_fails_the_check_with_a_diff(board: Path):
+    path = next((board / "lvef" / "records").glob("*r3d*.json"))
+    record = json.loads(path.read_text())
+    record["metrics"]["mae"]["value"] += 1.0
+    path.write_text(json.dumps(record, indent=2))
+    result = cli("leaderboard", "build", "--check", "--root", board)
+    assert result.code == 2 and "not what the records give" in result.err
+    assert "(committed)" in result.out and "(from records)" in result.out
+    assert any(line.startswith("-|") for line in result.out.splitlines()) and any(line.startswith("+|") for line in result.out.splitlines())
+
+
+def test_a_new_preset_version_starts_a_new_table_and_keeps_the_old(board: Path):
+    records_dir = board / "lvef" / "records"
+    source = next(records_dir.glob("*r3d*.json"))
+    record = json.loads(source.read_text())
+    record["preset"]["version"] = 2
+    record["run_id"] = record["run_id"] + "-v2"
+    (records_dir / f"{record['run_id']}.json").write_text(json.dumps(record))
+    assert cli("leaderboard", "build", "--root", board).code == 0
+    assert (board / "lvef" / "echonet-dynamic__ci__v1.md").is_file() and (board / "lvef" / "echonet-dynamic__ci__v2.md").is_file()
+    ledger = json.loads((board / "lvef" / "versions.json").read_text())["echonet-dynamic__ci"]
+    assert [(v["version"], v["preset_version"]) for v in ledger] == [(1, 1), (2, 2)]
+    reproduced_v2 = (board / "lvef" / "echonet-dynamic__ci__v2.md").read_text().split("## Reported by the papers")[0]
+    assert "| r3d " in reproduced_v2 and "| r2plus1d " not in reproduced_v2
+
+
+def test_invalid_records_are_named(board: Path):
+    records_dir = board / "lvef" / "records"
+    (records_dir / "broken.json").write_text("{not json")
+    path = next(records_dir.glob("*r3d*.json"))
+    record = json.loads(path.read_text())
+    del record["seed"]
+    path.write_text(json.dumps(record))
+    result = cli("leaderboard", "build", "--check", "--root", board)
+    assert result.code == 2
+    assert "broken.json: not readable JSON" in result.err and f"{path.name}: (top level): 'seed' is a required property" in result.err
+
+
+def test_submit_refuses_duplicates_and_mismatches(board: Path, ci_run_dirs: dict[str, Path], tmp_path: Path):
+    again = cli("leaderboard", "submit", ci_run_dirs["r3d-0"], "--root", board)
+    assert again.code == 2 and "already on the leaderboard" in again.err
+
+    def variant(name: str, edit) -> Path:  # noqa: ANN001
+        run_dir = tmp_path / name
+        shutil.copytree(ci_run_dirs["r3d-0"], run_dir)
+        record = records.read(run_dir / "record.json")
+        record["run_id"] = name
+        edit(record)
+        records.write(run_dir / "record.json", record)
+        return run_dir
+
+    twin = cli("leaderboard", "submit", variant("twin", lambda r: None), "--root", board)
+    assert twin.code == 2 and "already holds r3d seed 0" in twin.err
+    other_data = cli("leaderboard", "submit", variant("other-data", lambda r: (r.update(seed=7), r["dataset"].update(fingerprint="f" * 64))), "--root", board)
+    assert other_data.code == 2 and "fingerprint" in other_data.err and "bump the preset's version" in other_data.err
+    other_code = cli("leaderboard", "submit", variant("other-code", lambda r: (r.update(seed=8), r["environment"].update(cardiobench="9.9.9"))), "--root", board)
+    assert other_code.code == 2 and "cardiobench 9.9.9" in other_code.err
+    invalid = cli("leaderboard", "submit", variant("invalid", lambda r: r.pop("metrics")), "--root", board)
+    assert invalid.code == 2 and "fails the run-record schema" in invalid.err
+
+
+def test_reproduce_recomputes_and_compares(board: Path, tmp_path: Path):
+    result = cli("leaderboard", "reproduce", "--task", "lvef", "--preset", "ci", "--root", board, "--runs-dir", tmp_path / "again", "--no-progress")
+    assert result.code == 0, result.err
+    assert "all 9 metric(s) of 3 run(s) reproduce within tolerance" in result.out
+    path = next((board / "lvef" / "records").glob("*r3d*.json"))
+    record = json.loads(path.read_text())
+    record["metrics"]["rmse"]["value"] *= 1.5
+    path.write_text(json.dumps(record))
+    moved = cli("leaderboard", "reproduce", "--task", "lvef", "--preset", "ci", "--root", board, "--runs-dir", tmp_path / "again2", "--no-progress")
+    assert moved.code == 2 and "1 of 9 metric(s) moved beyond the tolerance" in moved.err
+
+
+def test_plot(board: Path):
+    result = cli("leaderboard", "plot", "--task", "lvef", "--root", board)
+    assert result.code == 0 and (board / "lvef" / "echonet-dynamic__ci__v1.png").stat().st_size > 0
