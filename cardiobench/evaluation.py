@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -14,12 +14,15 @@ from cardiobench.specs import MetricSpec
 
 @dataclass(frozen=True)
 class MetricValue:
+    """A value, its 95% interval, and the bootstrap values behind the interval."""
+
     value: float
     ci_low: float
     ci_high: float
+    draws: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def as_dict(self) -> dict[str, float]:
-        return asdict(self)
+        return {"value": self.value, "ci_low": self.ci_low, "ci_high": self.ci_high}
 
 
 def _safe(fn: Callable[[np.ndarray, np.ndarray], float], y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -32,25 +35,26 @@ def _safe(fn: Callable[[np.ndarray, np.ndarray], float], y_true: np.ndarray, y_p
             return float("nan")
 
 
-def bootstrap_ci(
-    fn: Callable[[np.ndarray, np.ndarray], float],
-    y_true: np.ndarray,
-    y_pred: np.ndarray,
-    resamples: int,
-    seed: int,
-    level: float = 0.95,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval: resample samples with replacement."""
+def bootstrap_draws(fn: Callable[[np.ndarray, np.ndarray], float], y_true: np.ndarray, y_pred: np.ndarray, resamples: int, seed: int) -> np.ndarray | None:
+    """The metric on ``resamples`` resamples of the items (with replacement)."""
     if resamples <= 0 or len(y_true) < 2:
-        return float("nan"), float("nan")
+        return None
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(y_true), size=(resamples, len(y_true)))
-    values = np.array([_safe(fn, y_true[d], y_pred[d]) for d in draws])
-    if np.all(np.isnan(values)):
+    return np.array([_safe(fn, y_true[d], y_pred[d]) for d in draws])
+
+
+def percentile_interval(values: np.ndarray | None, level: float = 0.95) -> tuple[float, float]:
+    if values is None or np.all(np.isnan(values)):
         return float("nan"), float("nan")
     tail = 100 * (1 - level) / 2
     low, high = np.nanpercentile(values, [tail, 100 - tail])
     return float(low), float(high)
+
+
+def bootstrap_ci(fn: Callable[[np.ndarray, np.ndarray], float], y_true: np.ndarray, y_pred: np.ndarray, resamples: int, seed: int) -> tuple[float, float]:
+    """Percentile bootstrap 95% interval: resample items with replacement."""
+    return percentile_interval(bootstrap_draws(fn, y_true, y_pred, resamples, seed))
 
 
 def metric_value(metric: MetricSpec, y_true: np.ndarray, y_pred: np.ndarray, resamples: int, seed: int) -> MetricValue:
@@ -59,11 +63,25 @@ def metric_value(metric: MetricSpec, y_true: np.ndarray, y_pred: np.ndarray, res
         stats = np.asarray(metric.item_stats(y_true, y_pred), dtype=np.float64)
         from_stats = metric.from_stats
         value = _safe(lambda s, _: from_stats(s), stats, stats)
-        low, high = bootstrap_ci(lambda s, _: from_stats(s), stats, stats, resamples, seed)
+        draws = bootstrap_draws(lambda s, _: from_stats(s), stats, stats, resamples, seed)
     else:
         value = _safe(metric.fn, y_true, y_pred)
-        low, high = bootstrap_ci(metric.fn, y_true, y_pred, resamples, seed)
-    return MetricValue(value, low, high)
+        draws = bootstrap_draws(metric.fn, y_true, y_pred, resamples, seed)
+    return MetricValue(value, *percentile_interval(draws), draws)
+
+
+def fold_mean(per_fold: Sequence[MetricValue]) -> MetricValue:
+    """The mean over cross-validation folds (what papers report), with the
+    interval of that mean: each fold's test set resampled on its own, the
+    resampled fold values averaged."""
+    values = [v.value for v in per_fold if np.isfinite(v.value)]
+    mean = float(np.mean(values)) if values else float("nan")
+    if any(v.draws is None for v in per_fold):
+        return MetricValue(mean, float("nan"), float("nan"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a resample where every fold is undefined stays NaN
+        draws = np.nanmean(np.stack([v.draws for v in per_fold]), axis=0)
+    return MetricValue(mean, *percentile_interval(draws), draws)
 
 
 def score(

@@ -44,3 +44,21 @@ def regression_plots(y_true: np.ndarray, y_pred: np.ndarray, out_dir: Path, quan
     ax.set(xlabel=f"mean of true and predicted {quantity}", ylabel=f"predicted - true {quantity}", title=f"Bland-Altman (limits of agreement {bias - spread:.1f} to {bias + spread:.1f})")
     ax.legend(loc="upper right")
     return [scatter, save(fig, out_dir / "bland_altman.png")]
+
+
+def roc_curves(y_true: np.ndarray, scores: np.ndarray, out_dir: Path, class_names: list[str]) -> Path:
+    """One-vs-rest ROC curve per class from (N, K) class scores, AUC in the legend."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    y_true = np.asarray(y_true).astype(int)
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    for k, name in enumerate(class_names):
+        positive = y_true == k
+        if positive.all() or not positive.any():
+            continue
+        fpr, tpr, _ = roc_curve(positive, scores[:, k])
+        ax.plot(fpr, tpr, lw=1.5, label=f"{name} (AUC {roc_auc_score(positive, scores[:, k]):.3f})")
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="chance")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title=f"ROC, one class vs rest (n = {len(y_true)})")
+    ax.legend(loc="lower right")
+    return save(fig, out_dir / "roc.png")

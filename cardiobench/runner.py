@@ -20,13 +20,14 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import torch
 
 from cardiobench import atomic, config, records
 from cardiobench.engine import devices, optim
 from cardiobench.engine.loop import EpochLoader, Predictions, Selection, Trainer, collect
 from cardiobench.engine.seeding import derive_seed, seed_everything
 from cardiobench.errors import CardiobenchError, ConfigError
-from cardiobench.evaluation import MetricValue, score
+from cardiobench.evaluation import MetricValue, fold_mean, score
 from cardiobench.registry import Registry
 from cardiobench.specs import DataBundle, DataRequest, Fold, MetricSpec, ModelSpec, TaskSpec, parameter_count
 from cardiobench.tables import markdown
@@ -135,6 +136,7 @@ class _FoldResult:
     eval_throughput: float
     baseline: np.ndarray | None
     parameters: int
+    analysis: dict[str, float]
 
     def to_json(self) -> dict[str, Any]:
         p = self.predictions
@@ -150,13 +152,14 @@ class _FoldResult:
             "train_samples": self.train_samples,
             "eval_throughput": self.eval_throughput,
             "parameters": self.parameters,
+            "analysis": self.analysis,
         }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> _FoldResult:
         preds = Predictions(d["ids"], np.asarray(d["y_true"]), np.asarray(d["y_pred"], dtype=np.float64))
         baseline = None if d["baseline"] is None else np.asarray(d["baseline"], dtype=np.float64)
-        return cls(d["name"], preds, d["best_epoch"], d["history"], d["train_seconds"], d["train_samples"], d["eval_throughput"], baseline, d["parameters"])
+        return cls(d["name"], preds, d["best_epoch"], d["history"], d["train_seconds"], d["train_samples"], d["eval_throughput"], baseline, d["parameters"], d.get("analysis", {}))
 
 
 class _Run:
@@ -196,9 +199,23 @@ class _Run:
         fit = trainer.fit(train, val, int(train_cfg["epochs"]))
         preds, _, throughput = collect(model, test, self.device, bool(train_cfg["amp"]), "test", with_loss=False)
         targets = bundle.train_targets[index] if bundle.train_targets else np.empty(0)
-        result = _FoldResult(fold.name, preds, fit.best_epoch + 1, fit.history, fit.train_seconds, fit.train_samples, throughput, _baseline_predictions(self.resolved.task, targets, len(preds)), parameter_count(model))
+        analysis = self.analyse(model, fold)
+        baseline = _baseline_predictions(self.resolved.task, targets, len(preds))
+        result = _FoldResult(fold.name, preds, fit.best_epoch + 1, fit.history, fit.train_seconds, fit.train_samples, throughput, baseline, parameter_count(model), analysis)
         atomic.write_text(done, json.dumps(result.to_json()))
         return result
+
+    def analyse(self, model: torch.nn.Module, fold: Fold) -> dict[str, float]:
+        """The task's extra analysis of the selected model on this fold's test set."""
+        analysis = self.resolved.task.analysis
+        if analysis is None:
+            return {}
+        model.eval()
+        with torch.no_grad():
+            values = analysis(model, fold, self.device, self.run_dir / "plots" / fold.name)
+        for name, value in values.items():
+            self.log(f"[{fold.name}] analysis {name}: {value:.4g}")
+        return {name: float(value) for name, value in values.items()}
 
     def score(self, preds: Predictions, salt: str) -> dict[str, MetricValue]:
         return score(self.metrics, preds, int(self.values["eval"]["bootstrap"]), derive_seed(self.request.seed, "bootstrap", salt) % 2**31, self.resolved.task.subsets)
@@ -210,6 +227,17 @@ def _pool(results: list[_FoldResult]) -> Predictions:
         np.concatenate([r.predictions.y_true for r in results]),
         np.concatenate([r.predictions.y_pred for r in results]),
     )
+
+
+def _mean_analysis(results: list[_FoldResult]) -> dict[str, float]:
+    """Each analysis number averaged over the folds that report it (NaN-free)."""
+    names = sorted({name for r in results for name in r.analysis})
+    out = {}
+    for name in names:
+        values = [r.analysis[name] for r in results if name in r.analysis and math.isfinite(r.analysis[name])]
+        if values:
+            out[name] = float(np.mean(values))
+    return out
 
 
 def _predictions_frame(results: list[_FoldResult]) -> pl.DataFrame:
@@ -246,14 +274,14 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
 
     pooled = _pool(results)
     metrics = run.score(pooled, "pooled")
-    folds = []
+    folds, per_fold = [], []
     for r in results:
-        fold_metrics = run.score(r.predictions, r.name) if multi else metrics
-        folds.append({"name": r.name, "metrics": _metric_dict(fold_metrics), "best_epoch": r.best_epoch, "n_test": len(r.predictions), "history": r.history})
+        per_fold.append(run.score(r.predictions, r.name) if multi else metrics)
+        folds.append({"name": r.name, "metrics": _metric_dict(per_fold[-1]), "best_epoch": r.best_epoch, "n_test": len(r.predictions), "history": r.history})
+        if r.analysis:
+            folds[-1]["analysis"] = r.analysis
     if multi:  # the headline value of a cross-validated run is the mean over folds, as papers report
-        for name, value in metrics.items():
-            mean = float(np.mean([f["metrics"][name]["value"] for f in folds if f["metrics"][name]["value"] is not None]))
-            metrics[name] = MetricValue(mean, value.ci_low, value.ci_high)
+        metrics = {name: fold_mean([fold[name] for fold in per_fold]) for name in metrics}
 
     baseline_record = None
     if all(r.baseline is not None for r in results) and resolved.task.reference_baseline is not None:
@@ -289,6 +317,9 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
     }
     if baseline_record is not None:
         record["reference_baseline"] = baseline_record
+    analysis = _mean_analysis(results)
+    if analysis:
+        record["analysis"] = analysis
     if pooled.y_pred.ndim <= 2:
         record["test_items"] = {"ids": pooled.ids, "y_true": pooled.y_true.tolist(), "y_pred": pooled.y_pred.tolist()}
     problems = records.problems(record)
@@ -326,7 +357,11 @@ def summary(record: Mapping[str, Any], metrics: list[MetricSpec]) -> str:
             row["model / baseline"] = f"{m['value'] / b:.3f}" if b and not spec.higher_is_better else ""
         rows.append(row)
     header = f"{record['task']['name']} / {record['model']['name']} / {record['dataset']['name']} / preset {record['preset']['name']} / seed {record['seed']}"
-    return f"\n{header} (test split, n = {sum(f['n_test'] for f in record['folds'])})\n" + markdown(pl.DataFrame(rows))
+    text = f"\n{header} (test split, n = {sum(f['n_test'] for f in record['folds'])})\n" + markdown(pl.DataFrame(rows))
+    if record.get("analysis"):
+        analysis = pl.DataFrame({"analysis": list(record["analysis"]), "value": list(record["analysis"].values())})
+        text += f"\n\nanalysis{' (mean over folds)' if len(record['folds']) > 1 else ''}\n" + markdown(analysis)
+    return text
 
 
 @dataclass

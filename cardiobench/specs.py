@@ -135,6 +135,9 @@ class TaskSpec:
     ``subsets`` name groups of test items (a predicate over item ids); every
     metric is also reported on each, as ``<metric>/<subset>``. ``preview``
     turns one input item into an RGB uint8 image (for overlays such as CAMs).
+    ``analysis(model, fold, device, out_dir)`` runs after each fold's test with
+    the selected weights and returns extra numbers for the run record (averaged
+    over folds), writing any plots under ``out_dir``.
     """
 
     name: str
@@ -151,6 +154,7 @@ class TaskSpec:
     plots: Callable[[Any, Path], list[Path]] | None = None
     subsets: Mapping[str, Callable[[Sequence[str]], np.ndarray]] = field(default_factory=dict)
     preview: Callable[[torch.Tensor, Mapping[str, Any]], np.ndarray] | None = None
+    analysis: Callable[[nn.Module, Fold, torch.device, Path], dict[str, float]] | None = None
 
     def problems(self) -> list[str]:
         out = _name_problems("task", self.name) + _version_problems(self.version)

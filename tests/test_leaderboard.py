@@ -47,19 +47,19 @@ def test_build_is_deterministic_and_checks_clean(board: Path, registry):
 
 
 def test_table_rows(board: Path):
-    csv = (board / "lvef" / "echonet-dynamic__ci__v1.csv").read_text().splitlines()
+    csv = (board / "lvef" / "echonet-dynamic-synthetic__ci__v1.csv").read_text().splitlines()
     header = csv[0].split(",")
     assert header[:5] == ["rank", "model", "method", "parameters", "seeds"] and "mae_ci_low" in header
     r2plus1d = next(line for line in csv if ",r2plus1d,r2plus1d," in line and ",reproduced," in line)
     assert ",2," in r2plus1d  # two seeds
-    md = (board / "lvef" / "echonet-dynamic__ci__v1.md").read_text()
+    md = (board / "lvef" / "echonet-dynamic-synthetic__ci__v1.md").read_text()
     assert "## Reproduced" in md and "## Reported by the papers" in md
     reproduced, reported = md.split("## Reported by the papers")
     assert "r3d" in reproduced and "3.830" not in reproduced
     assert "Ours (STCA)" in reported and "3.830" in reported and "Table 1" in reported
     assert "never ranked" in reported
     index = (board / "README.md").read_text()
-    assert "Versioning rules" in index and "lvef/echonet-dynamic__ci__v1" in index
+    assert "Versioning rules" in index and "lvef/echonet-dynamic-synthetic__ci__v1" in index
 
 
 def test_a_hand_edited_record_fails_the_check_with_a_diff(board: Path):
@@ -81,10 +81,10 @@ def test_a_new_preset_version_starts_a_new_table_and_keeps_the_old(board: Path):
     record["run_id"] = record["run_id"] + "-v2"
     (records_dir / f"{record['run_id']}.json").write_text(json.dumps(record))
     assert cli("leaderboard", "build", "--root", board).code == 0
-    assert (board / "lvef" / "echonet-dynamic__ci__v1.md").is_file() and (board / "lvef" / "echonet-dynamic__ci__v2.md").is_file()
-    ledger = json.loads((board / "lvef" / "versions.json").read_text())["echonet-dynamic__ci"]
+    assert (board / "lvef" / "echonet-dynamic-synthetic__ci__v1.md").is_file() and (board / "lvef" / "echonet-dynamic-synthetic__ci__v2.md").is_file()
+    ledger = json.loads((board / "lvef" / "versions.json").read_text())["echonet-dynamic-synthetic__ci"]
     assert [(v["version"], v["preset_version"]) for v in ledger] == [(1, 1), (2, 2)]
-    reproduced_v2 = (board / "lvef" / "echonet-dynamic__ci__v2.md").read_text().split("## Reported by the papers")[0]
+    reproduced_v2 = (board / "lvef" / "echonet-dynamic-synthetic__ci__v2.md").read_text().split("## Reported by the papers")[0]
     assert "| r3d " in reproduced_v2 and "| r2plus1d " not in reproduced_v2
 
 
@@ -137,4 +137,18 @@ def test_reproduce_recomputes_and_compares(board: Path, tmp_path: Path):
 
 def test_plot(board: Path):
     result = cli("leaderboard", "plot", "--task", "lvef", "--root", board)
-    assert result.code == 0 and (board / "lvef" / "echonet-dynamic__ci__v1.png").stat().st_size > 0
+    assert result.code == 0 and (board / "lvef" / "echonet-dynamic-synthetic__ci__v1.png").stat().st_size > 0
+
+
+def test_real_and_synthetic_results_never_share_a_table(board: Path):
+    records_dir = board / "lvef" / "records"
+    record = json.loads(next(records_dir.glob("*r3d*.json")).read_text())
+    record["request"]["data_root"] = "/data/EchoNet-Dynamic"
+    record["dataset"]["fingerprint"] = "e" * 64
+    record["run_id"] += "-real"
+    (records_dir / f"{record['run_id']}.json").write_text(json.dumps(record))
+    assert cli("leaderboard", "build", "--root", board).code == 0
+    real = (board / "lvef" / "echonet-dynamic__ci__v1.md").read_text()
+    assert "| r3d " in real.split("## Reported by the papers")[0] and "--data-root" in (board / "README.md").read_text()
+    assert "| r2plus1d " in (board / "lvef" / "echonet-dynamic-synthetic__ci__v1.md").read_text().split("## Reported by the papers")[0]
+    assert list(json.loads((board / "lvef" / "versions.json").read_text())) == ["echonet-dynamic-synthetic__ci", "echonet-dynamic__ci"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from torchmetrics.functional import mean_absolute_error, mean_squared_error, r2_score
 
@@ -30,3 +31,17 @@ def test_bootstrap_interval_brackets_the_value(registry):
     mae = values["mae"]
     assert mae.ci_low < mae.value < mae.ci_high and mae.ci_high - mae.ci_low < 1.5
     assert bootstrap_ci(registry.metric("mae").fn, y, p, 500, 0) == bootstrap_ci(registry.metric("mae").fn, y, p, 500, 0)
+
+
+def test_classification_metrics_match_torchmetrics(registry):
+    from torchmetrics.functional.classification import binary_accuracy, binary_auroc, binary_recall, binary_specificity
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 300)
+    p1 = np.clip(0.3 * y + rng.uniform(0, 0.7, 300), 0, 1)
+    scores = np.stack([1 - p1, p1], axis=1)
+    target, preds = torch.as_tensor(y), torch.as_tensor(p1)
+    assert registry.metric("accuracy").fn(y, scores) == pytest.approx(binary_accuracy(preds, target).item())
+    assert registry.metric("sensitivity").fn(y, scores) == pytest.approx(binary_recall(preds, target).item())
+    assert registry.metric("specificity").fn(y, scores) == pytest.approx(binary_specificity(preds, target).item())
+    assert registry.metric("auc").fn(y, scores) == pytest.approx(binary_auroc(preds, target).item(), abs=1e-6)

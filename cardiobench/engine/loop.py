@@ -258,9 +258,10 @@ class Trainer:
             entry = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, f"val_{self.select.name}": score, "seconds": epoch_seconds}
             self.history.append(entry)
             checkpoint.save(self.last_path, self._state(epoch, best_epoch, best_score, scaler, seconds, samples))
+            selected = "" if self.select.name == "loss" else f"  val {self.select.name} {score:.4g}"
             self.log(
-                f"{self.label}epoch {epoch + 1}/{epochs}  train loss {train_loss:.4g}  val loss {val_loss:.4g}  "
-                f"val {self.select.name} {score:.4g}{'  *best' if improved else ''}  ({seen / epoch_seconds:.1f} items/s)"
+                f"{self.label}epoch {epoch + 1}/{epochs}  train loss {train_loss:.4g}  val loss {val_loss:.4g}"
+                f"{selected}{'  *best' if improved else ''}  ({seen / epoch_seconds:.1f} items/s)"
             )
         if not self.best_path.exists():
             raise CardiobenchError(f"{self.label}no epoch gave a finite validation {self.select.name}; training diverged (try a lower train.lr).")

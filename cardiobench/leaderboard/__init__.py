@@ -19,7 +19,7 @@ import polars as pl
 from cardiobench import atomic, plotting, records
 from cardiobench.errors import CardiobenchError
 from cardiobench.leaderboard import tables
-from cardiobench.leaderboard.store import LEDGER, Identity, Store, Table
+from cardiobench.leaderboard.store import LEDGER, Identity, Store, Table, data_name
 from cardiobench.registry import Registry
 from cardiobench.runner import RunRequest, run
 
@@ -37,7 +37,8 @@ class Built:
 def _reproduce_hint(table: Table) -> str:
     if table.preset == "ci":
         return f"`cardiobench leaderboard reproduce --task {table.task} --preset ci`"
-    return f"`cardiobench run --task {table.task} --model M --preset {table.preset} --seed S` per record"
+    data_root = "" if table.data.endswith("-synthetic") else f" --data-root <{table.dataset} folder>"
+    return f"`cardiobench run --task {table.task} --model M --preset {table.preset} --seed S{data_root}` per record"
 
 
 def build(store: Store, registry: Registry) -> Built:
@@ -60,7 +61,7 @@ def build(store: Store, registry: Registry) -> Built:
                     "stem": table.stem,
                     "version": table.version,
                     "protocol": f"{table.preset} v{table.identity.preset_version}: {first['preset'].get('description', '')}",
-                    "dataset": table.dataset,
+                    "dataset": table.data,
                     "fingerprint": table.identity.fingerprint,
                     "records": len(table.records),
                     "date": max(r["finished_at"][:10] for r in table.records),
@@ -95,7 +96,7 @@ def check(built: Built) -> str:
 def _table_of(store: Store, registry: Registry, record: dict[str, Any]) -> list[dict[str, Any]]:
     """Records already in the table version that ``record`` would join."""
     task = record["task"]["name"]
-    same = [r for r in store.records(task) if r["dataset"]["name"] == record["dataset"]["name"] and r["preset"]["name"] == record["preset"]["name"]]
+    same = [r for r in store.records(task) if data_name(r) == data_name(record) and r["preset"]["name"] == record["preset"]["name"]]
     return [r for r in same if (r["task"]["version"], r["preset"]["version"]) == (record["task"]["version"], record["preset"]["version"])]
 
 
@@ -195,7 +196,7 @@ def plot(store: Store, registry: Registry, task: str) -> list[Path]:
         for row in rows:
             ax.errorbar(row["parameters"] / 1e6, row[f"{metric.name}_mean"], yerr=row[f"{metric.name}_sd"], fmt="o", capsize=3)
             ax.annotate(row["model"], (row["parameters"] / 1e6, row[f"{metric.name}_mean"]), textcoords="offset points", xytext=(4, 4), fontsize=8)
-        ax.set(xlabel="parameters (millions)", ylabel=f"{metric.name} ({'higher' if metric.higher_is_better else 'lower'} is better)", title=f"{task} on {table.dataset}, preset {table.preset}, v{table.version}")
+        ax.set(xlabel="parameters (millions)", ylabel=f"{metric.name} ({'higher' if metric.higher_is_better else 'lower'} is better)", title=f"{task} on {table.data}, preset {table.preset}, v{table.version}")
         ax.grid(alpha=0.3)
         paths.append(plotting.save(fig, store.root / task / f"{table.stem}.png"))
     return paths

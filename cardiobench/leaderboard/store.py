@@ -3,7 +3,7 @@ table versions.
 
 ``leaderboards/<task>/records/<run_id>.json`` are the records behind every
 reproduced row. ``leaderboards/<task>/versions.json`` maps each table (a
-dataset and a preset) to its versions, each pinned to one identity: task
+dataset, real or synthetic, and a preset) to its versions, each pinned to one identity: task
 version, preset version, dataset fingerprint and table schema version.
 """
 
@@ -36,12 +36,20 @@ class Identity:
         return cls(record["task"]["version"], record["preset"]["version"], record["dataset"]["fingerprint"])
 
 
+def data_name(record: dict[str, Any]) -> str:
+    """The dataset's name, with ``-synthetic`` for runs on its generated stand-in
+    (no data root): real and synthetic results never share a table."""
+    synthetic = record["request"]["data_root"] is None
+    return record["dataset"]["name"] + ("-synthetic" if synthetic else "")
+
+
 @dataclass(frozen=True)
 class Table:
     """One version of one table: its records share task, dataset, preset and identity."""
 
     task: str
     dataset: str
+    data: str  # data_name of its records
     preset: str
     version: int
     identity: Identity
@@ -49,7 +57,7 @@ class Table:
 
     @property
     def stem(self) -> str:
-        return f"{self.dataset}__{self.preset}__v{self.version}"
+        return f"{self.data}__{self.preset}__v{self.version}"
 
 
 class Store:
@@ -98,16 +106,16 @@ class Store:
         """Group records into table versions, numbering new identities in ``ledger`` (updated in place)."""
         groups: dict[tuple[str, str, Identity], list[dict[str, Any]]] = {}
         for record in self.records(task):
-            key = (record["dataset"]["name"], record["preset"]["name"], Identity.of(record))
+            key = (data_name(record), record["preset"]["name"], Identity.of(record))
             groups.setdefault(key, []).append(record)
-        for dataset, preset, identity in sorted(groups, key=lambda k: (k[0], k[1], min(r["finished_at"] for r in groups[k]))):
-            versions = ledger.setdefault(f"{dataset}__{preset}", [])
+        for data, preset, identity in sorted(groups, key=lambda k: (k[0], k[1], min(r["finished_at"] for r in groups[k]))):
+            versions = ledger.setdefault(f"{data}__{preset}", [])
             entry = next((v for v in versions if Identity(**{k: v[k] for k in asdict(identity)}) == identity), None)
             if entry is None:
                 entry = {"version": len(versions) + 1, **asdict(identity)}
                 versions.append(entry)
-            members = sorted(groups[(dataset, preset, identity)], key=lambda r: (r["model"]["name"], r["seed"], r["run_id"]))
-            yield Table(task, dataset, preset, entry["version"], identity, tuple(members))
+            members = sorted(groups[(data, preset, identity)], key=lambda r: (r["model"]["name"], r["seed"], r["run_id"]))
+            yield Table(task, members[0]["dataset"]["name"], data, preset, entry["version"], identity, tuple(members))
 
     def add_record(self, record: dict[str, Any]) -> Path:
         path = self.records_dir(record["task"]["name"]) / f"{record['run_id']}.json"

@@ -117,11 +117,11 @@ def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list
     ranking = registry.metric(task.rank_metric)
     first = table.records[0]
     lines = [
-        f"# {table.task} on {table.dataset}, preset {table.preset}: table v{table.version}",
+        f"# {table.task} on {table.data}, preset {table.preset}: table v{table.version}",
         "",
         f"- **Task**: {table.task} v{table.identity.task_version}: {task.description}.",
         f"- **Protocol**: preset `{table.preset}` v{table.identity.preset_version}: {first['preset'].get('description', '')}.",
-        f"- **Data**: {table.dataset}, fingerprint `{table.identity.fingerprint[:16]}`; {first['dataset']['source'].split(' at ')[0]}.",
+        f"- **Data**: {table.data}, fingerprint `{table.identity.fingerprint[:16]}`; {first['dataset']['source'].split(' at ')[0]}.",
         f"- **Ranking**: {ranking.name} ({'higher' if ranking.higher_is_better else 'lower'} is better), mean over seeds; metrics as mean ± sd over seeds [pooled 95% bootstrap CI over test items].",
         f"- **Built from** {len(table.records)} run record(s) in `records/` (table schema v{table.identity.schema_version}).",
         "",
@@ -159,7 +159,9 @@ every `ci`-preset record with `cardiobench leaderboard reproduce --preset ci`.
 
 ## Versioning rules
 
-- A table is one task on one dataset under one preset: `<task>/<dataset>__<preset>__v<N>.{csv,md}`.
+- A table is one task on one dataset under one preset: `<task>/<dataset>__<preset>__v<N>.{csv,md}`,
+  where `<dataset>` ends in `-synthetic` for runs on the generated stand-in (no
+  `--data-root`), so real and synthetic results never share a table.
 - Its version N is pinned to an identity: the task's version, the preset's (protocol's)
   version, the dataset fingerprint (labels, file list and split) and the table schema
   version. `<task>/versions.json` is the ledger of those identities.

@@ -31,6 +31,38 @@ def r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(skm.r2_score(y_true, y_pred))
 
 
+def _labels_and_scores(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Integer labels and (N, K) class scores; (N,) scores are P(class 1)."""
+    scores = np.asarray(y_pred, dtype=np.float64)
+    if scores.ndim == 1:
+        scores = np.stack([1 - scores, scores], axis=1)
+    return np.asarray(y_true).astype(np.int64), scores
+
+
+def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    labels, scores = _labels_and_scores(y_true, y_pred)
+    return float(skm.accuracy_score(labels, scores.argmax(axis=1)))
+
+
+def sensitivity(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Recall of class 1, the task's positive class (PVC in ecg-pvc-apb)."""
+    labels, scores = _labels_and_scores(y_true, y_pred)
+    return float(skm.recall_score(labels, scores.argmax(axis=1), pos_label=1, average="binary", zero_division=np.nan))
+
+
+def specificity(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Recall of class 0, the negatives of a binary task."""
+    labels, scores = _labels_and_scores(y_true, y_pred)
+    return float(skm.recall_score(labels, scores.argmax(axis=1), pos_label=0, average="binary", zero_division=np.nan))
+
+
+def auc(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """ROC AUC of each class against the rest, averaged over classes (the ECG
+    paper's "AUC of the ROC curve for each class ... average value")."""
+    labels, scores = _labels_and_scores(y_true, y_pred)
+    return float(np.mean([skm.roc_auc_score(labels == k, scores[:, k]) for k in range(scores.shape[1])]))
+
+
 def dice_stats(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     """Per item (N, ...) masks/probabilities (threshold 0.5): (N, 2) rows of
     (2 TP, 2 TP + FP + FN), from torchmetrics' binary stat scores."""
@@ -63,5 +95,9 @@ def cardiobench_metrics() -> list[MetricSpec]:
         MetricSpec("mae", "mean absolute error", False, mae, SKLEARN),
         MetricSpec("rmse", "root mean squared error", False, rmse, SKLEARN),
         MetricSpec("r2", "coefficient of determination R^2", True, r2, SKLEARN),
+        MetricSpec("accuracy", "share of items whose highest-scoring class is the true one", True, accuracy, SKLEARN),
+        MetricSpec("sensitivity", "recall of the positive class (class 1)", True, sensitivity, SKLEARN),
+        MetricSpec("specificity", "recall of the negative class (class 0)", True, specificity, SKLEARN),
+        MetricSpec("auc", "ROC AUC of each class against the rest, averaged over classes", True, auc, SKLEARN),
         MetricSpec("dice", "Dice similarity of binary masks (threshold 0.5), pooled over all pixels", True, dice, TORCHMETRICS, dice_stats, dice_from_stats),
     ]
