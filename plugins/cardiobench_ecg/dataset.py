@@ -22,7 +22,7 @@ from cardiobench import atomic
 from cardiobench.paths import cache_dir
 from cardiobench.specs import DataBundle, DataRequest, Fold
 from cardiobench_ecg import synthetic
-from cardiobench_ecg.records import SegmentSet, read_segments, record_names
+from cardiobench_ecg.folder import SegmentSet, read_segments, record_names
 from cardiobench_ecg.segments import CLASSES
 from cardiobench_ecg.splits import cross_validation, patients_of
 

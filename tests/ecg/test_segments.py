@@ -8,7 +8,7 @@ import pytest
 import wfdb
 
 from cardiobench.errors import DataError
-from cardiobench_ecg.records import read_segments
+from cardiobench_ecg.folder import read_segments
 from cardiobench_ecg.segments import BEAT_SYMBOLS, bandpass, beats_of, cut, segments_of
 from cardiobench_ecg.splits import cross_validation, patients_of
 from tests.ecg.conftest import MITDB_FULL, MITDB_SAMPLE
