@@ -56,6 +56,8 @@ def test_table_rows(board: Path):
     assert "## Reproduced" in md and "## Reported by the papers" in md
     reproduced, reported = md.split("## Reported by the papers")
     assert "r3d" in reproduced and "3.830" not in reproduced
+    rows = {line.split("|")[2].strip(): line for line in reproduced.splitlines() if line.startswith("| ") and "seeds" not in line}
+    assert "±" in rows["r2plus1d"] and "±" not in rows["r3d"]  # no spread from a single seed
     assert "Ours (STCA)" in reported and "3.830" in reported and "Table 1" in reported
     assert "never ranked" in reported
     index = (board / "README.md").read_text()

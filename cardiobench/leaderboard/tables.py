@@ -42,6 +42,12 @@ def pooled_ci(records: Sequence[dict[str, Any]], metric: MetricSpec) -> tuple[fl
     return (low, high) if np.isfinite(low) else (None, None)
 
 
+def _cell(row: dict[str, Any], metric: str) -> str:
+    """``mean ± sd [ci_low, ci_high]``; no ``± sd`` for a single seed."""
+    spread = "" if row[f"{metric}_sd"] is None else f" ± {_fmt(row[f'{metric}_sd'])}"
+    return f"{_fmt(row[f'{metric}_mean'])}{spread} [{_fmt(row[f'{metric}_ci_low'])}, {_fmt(row[f'{metric}_ci_high'])}]"
+
+
 def reproduced_rows(table: Table, metrics: list[MetricSpec]) -> list[dict[str, Any]]:
     by_model: dict[str, list[dict[str, Any]]] = {}
     for record in table.records:
@@ -54,7 +60,7 @@ def reproduced_rows(table: Table, metrics: list[MetricSpec]) -> list[dict[str, A
             low, high = pooled_ci(group, metric)
             row |= {
                 f"{metric.name}_mean": float(values.mean()),
-                f"{metric.name}_sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+                f"{metric.name}_sd": float(values.std(ddof=1)) if len(values) > 1 else None,  # no spread from one seed
                 f"{metric.name}_ci_low": low,
                 f"{metric.name}_ci_high": high,
             }
@@ -122,7 +128,7 @@ def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list
         f"- **Task**: {table.task} v{table.identity.task_version}: {task.description}.",
         f"- **Protocol**: preset `{table.preset}` v{table.identity.preset_version}: {first['preset'].get('description', '')}.",
         f"- **Data**: {table.data}, fingerprint `{table.identity.fingerprint[:16]}`; {first['dataset']['source'].split(' at ')[0]}.",
-        f"- **Ranking**: {ranking.name} ({'higher' if ranking.higher_is_better else 'lower'} is better), mean over seeds; metrics as mean ± sd over seeds [pooled 95% bootstrap CI over test items].",
+        f"- **Ranking**: {ranking.name} ({'higher' if ranking.higher_is_better else 'lower'} is better), mean over seeds; metrics as mean ± sd over seeds (no sd for one seed) [pooled 95% bootstrap CI over test items].",
         f"- **Built from** {len(table.records)} run record(s) in `records/` (table schema v{table.identity.schema_version}).",
         "",
         "## Reproduced",
@@ -130,7 +136,7 @@ def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list
     ]
     rows = [
         {"rank": r["rank"], "model": r["model"], "params": f"{r['parameters'] / 1e6:.2f}M", "seeds": r["seeds"]}
-        | {m.name: f"{_fmt(r[f'{m.name}_mean'])} ± {_fmt(r[f'{m.name}_sd'])} [{_fmt(r[f'{m.name}_ci_low'])}, {_fmt(r[f'{m.name}_ci_high'])}]" for m in metrics}
+        | {m.name: _cell(r, m.name) for m in metrics}
         | {"cardiobench": r["cardiobench"], "date": r["date"]}
         for r in reproduced
     ]

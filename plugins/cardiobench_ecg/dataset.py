@@ -103,11 +103,11 @@ def load(request: DataRequest) -> DataBundle:
         "leads": len(data.lead_names),
         "lead_names": data.lead_names,
         "length": int(data_cfg["length"]),
-        "records": int(len(np.unique(data.records))),
+        "records_with_segments": int(len(np.unique(data.records))),
         "patients": int(len(np.unique(patients))),
         "split": str(data_cfg["split"]),
     }
-    source += f" ({info['records']} records; {counts['PVC']} PVC and {counts['APB']} APB segments; {data_cfg['split']} {data_cfg['folds']}-fold CV)"
+    source += f" ({len(record_names(root))} records, {info['records_with_segments']} with labelled segments; {counts['PVC']} PVC and {counts['APB']} APB segments; {data_cfg['split']} {data_cfg['folds']}-fold CV)"
     return DataBundle(folds, _fingerprint(data, split_settings), source, info, [data.labels[s.train] for s in splits])
 
 

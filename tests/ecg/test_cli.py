@@ -24,7 +24,7 @@ def test_joint_model_on_real_records_writes_folds_analysis_and_plots(tmp_path: P
     assert result.code == 0, result.err
     assert "segments: PVC 100, APB 197" in result.out and "PVC 2627" in result.out
     record = _record(tmp_path)
-    assert record["dataset"]["info"]["records"] == 3 and len(record["folds"]) == 2
+    assert record["dataset"]["info"]["records_with_segments"] == 3 and len(record["folds"]) == 2
     for name in ("auc", "accuracy", "sensitivity", "specificity"):
         per_fold = [f["metrics"][name]["value"] for f in record["folds"]]
         assert record["metrics"][name]["value"] == np.mean(per_fold)
