@@ -93,10 +93,9 @@ def check(built: Built) -> str:
     return "".join(diffs)
 
 
-def _table_of(store: Store, registry: Registry, record: dict[str, Any]) -> list[dict[str, Any]]:
-    """Records already in the table version that ``record`` would join."""
-    task = record["task"]["name"]
-    same = [r for r in store.records(task) if data_name(r) == data_name(record) and r["preset"]["name"] == record["preset"]["name"]]
+def _table_of(existing: list[dict[str, Any]], record: dict[str, Any]) -> list[dict[str, Any]]:
+    """Records among ``existing`` in the table version that ``record`` would join."""
+    same = [r for r in existing if data_name(r) == data_name(record) and r["preset"]["name"] == record["preset"]["name"]]
     return [r for r in same if (r["task"]["version"], r["preset"]["version"]) == (record["task"]["version"], record["preset"]["version"])]
 
 
@@ -109,8 +108,9 @@ def submit(store: Store, registry: Registry, run_dir: Path) -> Path:
     if problems:
         raise CardiobenchError(f"{path} fails the run-record schema: {'; '.join(problems)}.")
     registry.task(record["task"]["name"])
-    peers = _table_of(store, registry, record)
-    if any(r["run_id"] == record["run_id"] for r in store.records(record["task"]["name"])):
+    existing = store.records(record["task"]["name"])
+    peers = _table_of(existing, record)
+    if any(r["run_id"] == record["run_id"] for r in existing):
         raise CardiobenchError(f"Run {record['run_id']} is already on the leaderboard.")
     twin = next((r for r in peers if r["model"]["name"] == record["model"]["name"] and r["seed"] == record["seed"] and Identity.of(r) == Identity.of(record)), None)
     if twin:
@@ -188,10 +188,8 @@ def plot(store: Store, registry: Registry, task: str) -> list[Path]:
     spec = registry.task(task)
     metric = registry.metric(spec.rank_metric)
     paths = []
-    for table in build(store, registry).tables:
-        if table.task != task:
-            continue
-        rows = tables.reproduced_rows(table, [metric])
+    for table in store.tables(task, store.ledger(task)):
+        rows = tables.reproduced_rows(table, [metric], intervals=False)
         fig, ax = plotting.plt.subplots(figsize=(6, 4))
         for row in rows:
             ax.errorbar(row["parameters"] / 1e6, row[f"{metric.name}_mean"], yerr=row[f"{metric.name}_sd"], fmt="o", capsize=3)

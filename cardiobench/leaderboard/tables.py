@@ -48,7 +48,8 @@ def _cell(row: dict[str, Any], metric: str) -> str:
     return f"{_fmt(row[f'{metric}_mean'])}{spread} [{_fmt(row[f'{metric}_ci_low'])}, {_fmt(row[f'{metric}_ci_high'])}]"
 
 
-def reproduced_rows(table: Table, metrics: list[MetricSpec]) -> list[dict[str, Any]]:
+def reproduced_rows(table: Table, metrics: list[MetricSpec], intervals: bool = True) -> list[dict[str, Any]]:
+    """One row per model: mean and sd over seeds, and (``intervals``) the pooled bootstrap CI."""
     by_model: dict[str, list[dict[str, Any]]] = {}
     for record in table.records:
         by_model.setdefault(record["model"]["name"], []).append(record)
@@ -57,7 +58,7 @@ def reproduced_rows(table: Table, metrics: list[MetricSpec]) -> list[dict[str, A
         row: dict[str, Any] = {"model": model, "parameters": group[0]["model"]["parameters"], "seeds": len(group)}
         for metric in metrics:
             values = np.array([r["metrics"][metric.name]["value"] for r in group], dtype=np.float64)
-            low, high = pooled_ci(group, metric)
+            low, high = pooled_ci(group, metric) if intervals else (None, None)
             row |= {
                 f"{metric.name}_mean": float(values.mean()),
                 f"{metric.name}_sd": float(values.std(ddof=1)) if len(values) > 1 else None,  # no spread from one seed

@@ -18,8 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from cardiobench import atomic
-from cardiobench.paths import cache_dir
+from cardiobench.data.generated import generated
 from cardiobench.specs import DataBundle, DataRequest, Fold
 from cardiobench_ecg import synthetic
 from cardiobench_ecg.folder import SegmentSet, read_segments, record_names
@@ -37,37 +36,38 @@ PAPER_COUNTS = {"PVC": 2627, "APB": 356}  # section 4.1
 
 
 class Segments(Dataset):
-    """Segments as items: ``input`` (leads, length), ``target`` (0 APB, 1 PVC),
-    ``id`` ``<record>:<start sample>``; ``beats[i]`` gives item i's beat windows."""
+    """The segments ``index`` picks as items: ``input`` (leads, length), ``target``
+    (0 APB, 1 PVC), ``id`` ``<record>:<start sample>``; ``beats[i]`` gives item
+    i's beat windows. Every fold indexes the same signal tensor (no copies)."""
 
-    def __init__(self, data: SegmentSet, index: np.ndarray):
-        self.signals = torch.from_numpy(data.signals[index])
-        self.labels = torch.from_numpy(data.labels[index])
-        ids = data.ids
+    def __init__(self, signals: torch.Tensor, labels: torch.Tensor, ids: list[str], beats: list[np.ndarray], index: np.ndarray):
+        self.index = torch.from_numpy(index)
+        self.all_signals, self.all_labels = signals, labels
         self.ids = [ids[i] for i in index]
-        self.beats = [data.beats[i] for i in index]
-        self.lead_names = data.lead_names
+        self.beats = [beats[i] for i in index]
+
+    @property
+    def signals(self) -> torch.Tensor:
+        return self.all_signals[self.index]
+
+    @property
+    def labels(self) -> torch.Tensor:
+        return self.all_labels[self.index]
 
     def __len__(self) -> int:
-        return len(self.labels)
+        return len(self.index)
 
     def __getitem__(self, i: int) -> dict[str, Any]:
-        return {"input": self.signals[i], "target": self.labels[i], "id": self.ids[i]}
-
-
-def synthetic_root(data: Mapping[str, Any]) -> Path:
-    n, minutes, seed = int(data["synthetic_records"]), float(data["synthetic_minutes"]), int(data["synthetic_seed"])
-    return cache_dir() / "synthetic" / f"mitdb-v{synthetic.GENERATOR_VERSION}-n{n}-m{minutes:g}-s{seed}"
+        j = int(self.index[i])
+        return {"input": self.all_signals[j], "target": self.all_labels[j], "id": self.ids[i]}
 
 
 def _root(data_root: Path | None, data: Mapping[str, Any]) -> tuple[Path, str]:
     if data_root is not None:
         return data_root, f"WFDB folder {data_root}"
-    root = synthetic_root(data)
-    if not (root / "RECORDS").is_file():
-        print(f"generating {data['synthetic_records']} synthetic WFDB records into {root} (once; reused afterwards)", flush=True)
-        with atomic.directory(root) as tmp:
-            synthetic.write(tmp, int(data["synthetic_records"]), int(data["synthetic_seed"]), float(data["synthetic_minutes"]))
+    n, minutes, seed = int(data["synthetic_records"]), float(data["synthetic_minutes"]), int(data["synthetic_seed"])
+    name = f"mitdb-v{synthetic.GENERATOR_VERSION}-n{n}-m{minutes:g}-s{seed}"
+    root = generated(name, "RECORDS", f"{n} synthetic WFDB records", lambda out: synthetic.write(out, n, seed, minutes))
     return root, f"synthetic MIT-BIH-format records v{synthetic.GENERATOR_VERSION} at {root}"
 
 
@@ -95,7 +95,8 @@ def load(request: DataRequest) -> DataBundle:
     split_settings = {k: data_cfg[k] for k in ("split", "folds", "val_fraction", "split_seed", "same_patient")}
     patients = patients_of(data.records, data_cfg["same_patient"])
     splits = cross_validation(data.labels, patients, str(data_cfg["split"]), int(data_cfg["folds"]), float(data_cfg["val_fraction"]), int(data_cfg["split_seed"]))
-    folds = [Fold(s.name, Segments(data, s.train), Segments(data, s.val), Segments(data, s.test)) for s in splits]
+    signals, labels, ids = torch.from_numpy(data.signals), torch.from_numpy(data.labels), data.ids
+    folds = [Fold(s.name, *(Segments(signals, labels, ids, data.beats, part) for part in (s.train, s.val, s.test))) for s in splits]
     weights = len(data.labels) / (2 * np.maximum(np.bincount(data.labels, minlength=2), 1))
     info = {
         "class_counts": counts,

@@ -40,9 +40,6 @@ class SegmentSet:
     content_hash: str
     lead_names: list[str]
 
-    def __len__(self) -> int:
-        return len(self.labels)
-
     @property
     def ids(self) -> list[str]:
         return [f"{r}:{s}" for r, s in zip(self.records, self.starts)]

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from cardiobench import atomic
+from cardiobench.data.generated import generated
 from cardiobench.data.videocache import VideoCache
 from cardiobench.engine.seeding import rng_for
 from cardiobench.errors import DataError, bulleted
@@ -30,18 +30,10 @@ VERSION = 1
 CITATION = "Ouyang et al., Video-based AI for beat-to-beat assessment of cardiac function, Nature 580, 2020"
 
 
-def synthetic_root(n: int, seed: int) -> Path:
-    return cache_dir() / "synthetic" / f"echonet-v{phantom.GENERATOR_VERSION}-n{n}-s{seed}"
-
-
 def ensure_synthetic(n: int, seed: int) -> Path:
-    """The synthetic folder for (n, seed), generated atomically if missing."""
-    root = synthetic_root(n, seed)
-    if not (root / "FileList.csv").is_file():
-        print(f"generating {n} synthetic EchoNet-Dynamic videos into {root} (once; reused afterwards)", flush=True)
-        with atomic.directory(root) as tmp:
-            phantom.synthesize(tmp, n, seed)
-    return root
+    """The synthetic folder for (n, seed), generated if missing."""
+    name = f"echonet-v{phantom.GENERATOR_VERSION}-n{n}-s{seed}"
+    return generated(name, "FileList.csv", f"{n} synthetic EchoNet-Dynamic videos", lambda out: phantom.synthesize(out, n, seed))
 
 
 def _root(data_root: Path | None, data: Mapping[str, Any]) -> tuple[Path, str]:

@@ -1,0 +1,20 @@
+"""Synthetic datasets generated once into the cache and reused afterwards."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from cardiobench import atomic
+from cardiobench.paths import cache_dir
+
+
+def generated(name: str, marker: str, what: str, write: Callable[[Path], None]) -> Path:
+    """``<cache>/synthetic/<name>``, written atomically by ``write(folder)``
+    unless its ``marker`` file shows a finished earlier generation."""
+    root = cache_dir() / "synthetic" / name
+    if not (root / marker).is_file():
+        print(f"generating {what} into {root} (once; reused afterwards)", flush=True)
+        with atomic.directory(root) as tmp:
+            write(tmp)
+    return root
