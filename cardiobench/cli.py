@@ -90,8 +90,8 @@ def _parser() -> argparse.ArgumentParser:
     board = p.add_subparsers(dest="leaderboard_command", required=True, metavar="ACTION")
     b = board.add_parser("build", parents=[common], help="render every table from the committed records")
     b.add_argument("--check", action="store_true", help="change nothing; fail with a diff if the committed tables are not what the records give")
-    s = board.add_parser("submit", parents=[common], help="validate a finished run's record and add it, then rebuild")
-    s.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    s = board.add_parser("submit", parents=[common], help="validate finished runs' records and add them (all or none), then rebuild")
+    s.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR")
     r = board.add_parser("reproduce", parents=[common], help="re-run recorded runs and compare their metrics with the records")
     r.add_argument("--task", help="only this task (default: every task with records)")
     r.add_argument("--preset", default="ci", help="which recorded runs to re-run (default: ci)")
@@ -231,9 +231,9 @@ def _cmd_leaderboard(args: argparse.Namespace, registry: Registry) -> int:
             changed = leaderboard.write(built)
             print(f"built {len(built.tables)} table(s) under {store.root}; {len(changed)} file(s) changed")
     elif action == "submit":
-        path = leaderboard.submit(store, registry, args.run_dir)
+        paths = leaderboard.submit(store, registry, args.run_dirs)
         changed = leaderboard.write(leaderboard.build(store, registry))
-        print(f"added {path}; {len(changed)} leaderboard file(s) changed")
+        print("".join(f"added {path}\n" for path in paths) + f"{len(changed)} leaderboard file(s) changed")
     elif action == "reproduce":
         if args.no_progress:
             set_progress(False)

@@ -30,9 +30,9 @@ def ci_run_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture
 def board(tmp_path: Path, ci_run_dirs: dict[str, Path]) -> Path:
     root = tmp_path / "leaderboards"
-    for run_dir in ci_run_dirs.values():
-        result = cli("leaderboard", "submit", run_dir, "--root", root)
-        assert result.code == 0, result.err
+    result = cli("leaderboard", "submit", *ci_run_dirs.values(), "--root", root)
+    assert result.code == 0, result.err
+    assert result.out.count("added ") == len(ci_run_dirs)
     return root
 
 
@@ -123,6 +123,14 @@ def test_submit_refuses_duplicates_and_mismatches(board: Path, ci_run_dirs: dict
     assert other_code.code == 2 and "cardiobench 9.9.9" in other_code.err
     invalid = cli("leaderboard", "submit", variant("invalid", lambda r: r.pop("metrics")), "--root", board)
     assert invalid.code == 2 and "fails the run-record schema" in invalid.err
+
+    before = sorted((board / "lvef" / "records").iterdir())
+    good = variant("good", lambda r: r.update(seed=9))
+    batch = cli("leaderboard", "submit", good, tmp_path / "invalid", "--root", board)
+    assert batch.code == 2 and "fails the run-record schema" in batch.err
+    twice = cli("leaderboard", "submit", good, variant("good-again", lambda r: r.update(seed=9)), "--root", board)
+    assert twice.code == 2 and "already holds r3d seed 9 (run good)" in twice.err
+    assert sorted((board / "lvef" / "records").iterdir()) == before  # a refused batch adds nothing
 
 
 def test_reproduce_recomputes_and_compares(board: Path, tmp_path: Path):

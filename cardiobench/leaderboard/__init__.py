@@ -99,16 +99,25 @@ def _table_of(existing: list[dict[str, Any]], record: dict[str, Any]) -> list[di
     return [r for r in same if (r["task"]["version"], r["preset"]["version"]) == (record["task"]["version"], record["preset"]["version"])]
 
 
-def submit(store: Store, registry: Registry, run_dir: Path) -> Path:
-    path = Path(run_dir) / records.RECORD_FILE
-    if not path.is_file():
-        raise CardiobenchError(f"{run_dir} has no {records.RECORD_FILE}: only finished runs can be submitted.")
-    record = records.read(path)
-    problems = records.problems(record)
-    if problems:
-        raise CardiobenchError(f"{path} fails the run-record schema: {'; '.join(problems)}.")
-    registry.task(record["task"]["name"])
-    existing = store.records(record["task"]["name"])
+def submit(store: Store, registry: Registry, run_dirs: list[Path]) -> list[Path]:
+    """Add the records of finished runs: all of them, or none when one is refused."""
+    accepted: list[dict[str, Any]] = []
+    for run_dir in run_dirs:
+        path = Path(run_dir) / records.RECORD_FILE
+        if not path.is_file():
+            raise CardiobenchError(f"{run_dir} has no {records.RECORD_FILE}: only finished runs can be submitted.")
+        record = records.read(path)
+        problems = records.problems(record)
+        if problems:
+            raise CardiobenchError(f"{path} fails the run-record schema: {'; '.join(problems)}.")
+        registry.task(record["task"]["name"])
+        _admit(record, store.records(record["task"]["name"]) + [r for r in accepted if r["task"]["name"] == record["task"]["name"]])
+        accepted.append(record)
+    return [store.add_record(record) for record in accepted]
+
+
+def _admit(record: dict[str, Any], existing: list[dict[str, Any]]) -> None:
+    """Refuse a record that duplicates one in ``existing`` or cannot share its table."""
     peers = _table_of(existing, record)
     if any(r["run_id"] == record["run_id"] for r in existing):
         raise CardiobenchError(f"Run {record['run_id']} is already on the leaderboard.")
@@ -128,7 +137,6 @@ def submit(store: Store, registry: Registry, run_dir: Path) -> Path:
                 f"This run was made by cardiobench {record['environment']['cardiobench']}, the table's records by {', '.join(sorted(versions))}; "
                 f"re-run them with this version, or bump the preset's version if results changed."
             )
-    return store.add_record(record)
 
 
 @dataclass

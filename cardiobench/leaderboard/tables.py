@@ -177,8 +177,8 @@ every `ci`-preset record with `cardiobench leaderboard reproduce --preset ci`.
   could alter results; the build then refuses to mix old and new records in one table.
 - Reproduced rows are ranked by the task's ranking metric; the papers' reported rows are
   shown apart, labelled with table and citation, and never ranked against them.
-- `cardiobench leaderboard submit RUN_DIR` adds a run's record after validating it and
-  refusing duplicates and records whose code version or data fingerprint differ from the
+- `cardiobench leaderboard submit RUN_DIR...` adds runs' records (all or none) after
+  validating them and refusing duplicates and records whose code version or data fingerprint differ from the
   table's; `cardiobench leaderboard reproduce --task T --preset ci` re-runs records and
   compares each metric with the record within |now - recorded| <= 0.01 + 0.02 |recorded|
   (runs on one machine are bit-identical; the tolerance absorbs arithmetic differences
