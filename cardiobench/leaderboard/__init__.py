@@ -102,6 +102,7 @@ def _table_of(existing: list[dict[str, Any]], record: dict[str, Any]) -> list[di
 def submit(store: Store, registry: Registry, run_dirs: list[Path]) -> list[Path]:
     """Add the records of finished runs: all of them, or none when one is refused."""
     accepted: list[dict[str, Any]] = []
+    on_board: dict[str, list[dict[str, Any]]] = {}  # per task: its committed records, read once
     for run_dir in run_dirs:
         path = Path(run_dir) / records.RECORD_FILE
         if not path.is_file():
@@ -110,8 +111,10 @@ def submit(store: Store, registry: Registry, run_dirs: list[Path]) -> list[Path]
         problems = records.problems(record)
         if problems:
             raise CardiobenchError(f"{path} fails the run-record schema: {'; '.join(problems)}.")
-        registry.task(record["task"]["name"])
-        _admit(record, store.records(record["task"]["name"]) + [r for r in accepted if r["task"]["name"] == record["task"]["name"]])
+        task = registry.task(record["task"]["name"]).name
+        existing = on_board.setdefault(task, store.records(task))
+        _admit(record, existing)
+        existing.append(record)
         accepted.append(record)
     return [store.add_record(record) for record in accepted]
 
