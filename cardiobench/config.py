@@ -4,10 +4,12 @@ The engine declares its own keys (``train.*``, ``eval.*``) in
 ``cardiobench/presets/engine.yaml``. A task's ``presets_dir`` holds
 ``defaults.yaml``, which may change those defaults and declares the task's own
 keys, and one YAML file per preset. A preset file may carry
-``version`` (its protocol version, bumped whenever it changes results) and
-``description``; everything else must be a key the defaults declare. Model
-keys live under ``model.`` and come from the model spec's ``defaults``;
-``<presets_dir>/<model>/<preset>.yaml`` refines a preset for one model.
+``version`` (its protocol version, bumped whenever it changes results),
+``description`` and ``extends`` (another preset of the task, applied first
+with its model refinements); everything else must be a key the defaults
+declare. Model keys live under ``model.`` and come from the model spec's
+``defaults``; ``<presets_dir>/<model>/<preset>.yaml`` refines a preset for
+one model.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import yaml
 from cardiobench.errors import ConfigError, did_you_mean, unknown_name
 from cardiobench.specs import ModelSpec, TaskSpec
 
-META_KEYS = ("version", "description")
+META_KEYS = ("version", "description", "extends")
 ENGINE_DEFAULTS = resources.files("cardiobench.presets").joinpath("engine.yaml")
 
 
@@ -163,18 +165,12 @@ def resolve(task: TaskSpec, model: ModelSpec | None, preset: str, overrides: Ite
 
     if preset not in available_presets(task):
         raise unknown_name(f"preset of task {task.name!r}", preset, available_presets(task))
-    version, description = 1, ""
-    layers = [presets_dir / f"{preset}.yaml"] + ([presets_dir / model.name / f"{preset}.yaml"] if model else [])
-    for path in layers:
-        if not path.is_file():
-            continue
-        layer = read_yaml(path)
-        meta = {k: layer.pop(k) for k in META_KEYS if k in layer}
-        if path.parent == presets_dir:
-            version = meta.get("version", 1)
-            description = meta.get("description", "")
-            if not isinstance(version, int) or version < 1:
-                raise ConfigError(f"Preset file {path}: 'version' must be an integer >= 1, got {version!r}.")
+    top = read_yaml(presets_dir / f"{preset}.yaml")
+    version, description = top.get("version", 1), top.get("description", "")
+    if not isinstance(version, int) or version < 1:
+        raise ConfigError(f"Preset file {presets_dir / f'{preset}.yaml'}: 'version' must be an integer >= 1, got {version!r}.")
+    for path in _preset_layers(task, model, preset):
+        layer = {k: v for k, v in read_yaml(path).items() if k not in META_KEYS}
         _apply(values, layer, valid, f"preset file {path}")
         sources.append(str(path))
 
@@ -184,6 +180,23 @@ def resolve(task: TaskSpec, model: ModelSpec | None, preset: str, overrides: Ite
     if overrides:
         sources.append("--set " + " ".join(overrides))
     return ResolvedConfig(values, preset, version, description, sources)
+
+
+def _preset_layers(task: TaskSpec, model: ModelSpec | None, preset: str, chain: tuple[str, ...] = ()) -> list[Path]:
+    """The files a preset applies, in order: those of the preset it ``extends``
+    first, then its own task-level file and its refinement for ``model``."""
+    presets_dir = Path(task.presets_dir)
+    if preset in chain:
+        raise ConfigError(f"Presets of task {task.name!r} extend each other in a loop: {' -> '.join(chain + (preset,))}.")
+    path = presets_dir / f"{preset}.yaml"
+    base = read_yaml(path).get("extends")
+    layers: list[Path] = []
+    if base is not None:
+        if base not in available_presets(task):
+            raise ConfigError(f"Preset file {path}: 'extends' names {base!r}, which is not a preset of task {task.name!r} ({', '.join(available_presets(task))}).")
+        layers = _preset_layers(task, model, base, chain + (preset,))
+    refinement = presets_dir / model.name / f"{preset}.yaml" if model else None
+    return layers + [path] + ([refinement] if refinement and refinement.is_file() else [])
 
 
 def _nest(dotted: str, value: Any) -> dict[str, Any]:

@@ -76,3 +76,34 @@ def test_cli_reports_config_errors_without_traceback():
     result = cli("run", "--task", "lvef", "--model", "r2plus1d", "--set", "train.bogus=1")
     assert result.code == 2
     assert "Unknown config key 'train.bogus'" in result.err and "Traceback" not in result.err
+
+
+def test_preset_extends_another_with_its_model_refinements(registry, tmp_path: Path):
+    from dataclasses import replace
+
+    task = registry.task("lvef")
+    presets = tmp_path / "lvef"
+    (presets / "r2plus1d").mkdir(parents=True)
+    (presets / "defaults.yaml").write_text((Path(task.presets_dir) / "defaults.yaml").read_text())
+    (presets / "quick.yaml").write_text("version: 3\ndescription: base\ntrain:\n  epochs: 4\n  lr: 0.5\n")
+    (presets / "r2plus1d" / "quick.yaml").write_text("train:\n  batch_size: 7\n")
+    (presets / "longer.yaml").write_text("version: 1\nextends: quick\ndescription: longer\ntrain:\n  epochs: 9\n")
+    longer = config.resolve(replace(task, presets_dir=presets), registry.model("r2plus1d"), "longer")
+    assert (longer.get("train.epochs"), longer.get("train.lr"), longer.get("train.batch_size")) == (9, 0.5, 7)
+    assert (longer.preset, longer.preset_version, longer.preset_description) == ("longer", 1, "longer")
+    assert [Path(s).name for s in longer.sources[1:]] == ["quick.yaml", "quick.yaml", "longer.yaml"]
+
+    (presets / "quick.yaml").write_text("extends: longer\n")
+    with pytest.raises(ConfigError, match="loop: longer -> quick -> longer"):
+        config.resolve(replace(task, presets_dir=presets), registry.model("r2plus1d"), "longer")
+    (presets / "longer.yaml").write_text("extends: quik\n")
+    with pytest.raises(ConfigError, match="'extends' names 'quik'"):
+        config.resolve(replace(task, presets_dir=presets), registry.model("r2plus1d"), "longer")
+
+
+def test_ecg_inter_patient_preset_is_quick_with_disjoint_patients(registry):
+    quick = config.resolve(registry.task("ecg-pvc-apb"), registry.model("ecg-joint-l2"), "quick")
+    inter = config.resolve(registry.task("ecg-pvc-apb"), registry.model("ecg-joint-l2"), "quick-inter-patient")
+    assert inter.get("data.split") == "inter-patient" and quick.get("data.split") == "stratified"
+    differing = {k for k, v in config.flatten(inter.values).items() if config.flatten(quick.values)[k] != v}
+    assert differing == {"data.split"}
