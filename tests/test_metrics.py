@@ -45,3 +45,21 @@ def test_classification_metrics_match_torchmetrics(registry):
     assert registry.metric("sensitivity").fn(y, scores) == pytest.approx(binary_recall(preds, target).item())
     assert registry.metric("specificity").fn(y, scores) == pytest.approx(binary_specificity(preds, target).item())
     assert registry.metric("auc").fn(y, scores) == pytest.approx(binary_auroc(preds, target).item(), abs=1e-6)
+
+
+@pytest.mark.parametrize("name", ["accuracy", "sensitivity", "specificity", "dice"])
+def test_sufficient_statistics_give_the_library_value(registry, name):
+    """A metric's bootstrap fast path (item_stats -> from_stats) equals its library fn."""
+    metric = registry.metric(name)
+    rng = np.random.default_rng(4)
+    for n in (1, 2, 97):
+        if name == "dice":
+            y, p = rng.random((n, 9, 7)) > 0.6, rng.random((n, 9, 7))
+        else:
+            y, p = rng.integers(0, 2, n), rng.dirichlet([1, 1], n)
+        expected = metric.fn(y, p)
+        assert metric.from_stats(metric.item_stats(y, p)) == pytest.approx(expected, nan_ok=True)
+    three = rng.dirichlet([1, 1, 1], 50)
+    if name == "accuracy":
+        labels = rng.integers(0, 3, 50)
+        assert metric.from_stats(metric.item_stats(labels, three)) == pytest.approx(metric.fn(labels, three))

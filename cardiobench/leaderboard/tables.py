@@ -33,9 +33,16 @@ def pooled_ci(records: Sequence[dict[str, Any]], metric: MetricSpec) -> tuple[fl
         return None, None
     y_true = np.asarray(items[0]["y_true"], dtype=np.float64)
     preds = np.stack([np.asarray(i["y_pred"], dtype=np.float64) for i in items])  # (seeds, N, ...)
+    if metric.item_stats is not None and metric.from_stats is not None:
+        from_stats = metric.from_stats
+        stats = [np.asarray(metric.item_stats(y_true, p), dtype=np.float64) for p in preds]
 
-    def seed_mean(index: np.ndarray, rows: np.ndarray) -> float:
-        return float(np.mean([metric.fn(y_true[rows], p[rows]) for p in preds]))
+        def seed_mean(index: np.ndarray, rows: np.ndarray) -> float:
+            return float(np.mean([from_stats(s[rows]) for s in stats]))
+    else:
+
+        def seed_mean(index: np.ndarray, rows: np.ndarray) -> float:
+            return float(np.mean([metric.fn(y_true[rows], p[rows]) for p in preds]))
 
     rows = np.arange(len(y_true))
     low, high = bootstrap_ci(seed_mean, rows, rows, RESAMPLES, BOOTSTRAP_SEED)
