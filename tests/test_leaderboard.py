@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cardiobench import leaderboard, records
@@ -162,3 +163,39 @@ def test_real_and_synthetic_results_never_share_a_table(board: Path):
     assert "| r3d " in real.split("## Reported by the papers")[0] and "--data-root" in (board / "README.md").read_text()
     assert "| r2plus1d " in (board / "lvef" / "echonet-dynamic-synthetic__ci__v1.md").read_text().split("## Reported by the papers")[0]
     assert list(json.loads((board / "lvef" / "versions.json").read_text())) == ["echonet-dynamic-synthetic__ci", "echonet-dynamic__ci"]
+
+
+def _cv_record(y: np.ndarray, scores: np.ndarray, fold_sizes: list[int]) -> dict:
+    names = [f"fold{k + 1}" for k in range(len(fold_sizes))]
+    ids = [f"{name}/{i}" for name, size in zip(names, fold_sizes) for i in range(size)]
+    return {
+        "folds": [{"name": name, "n_test": size} for name, size in zip(names, fold_sizes)],
+        "test_items": {"ids": ids, "y_true": y.tolist(), "y_pred": scores.tolist()},
+    }
+
+
+def test_pooled_interval_of_a_cross_validated_run_brackets_its_fold_mean(registry):
+    """Folds whose scores live on different scales: the AUC of the pooled items is
+    far below each fold's, so only per-fold resampling brackets the headline."""
+    from cardiobench.evaluation import bootstrap_ci
+    from cardiobench.leaderboard.tables import pooled_ci
+
+    rng = np.random.default_rng(5)
+    auc = registry.metric("auc")
+    y = rng.integers(0, 2, 400)
+    p1 = np.clip(0.25 * y + rng.uniform(0, 0.5, 400), 0, 1)
+    p1[200:] = p1[200:] * 0.3 + 0.7 * (1 - y[200:])  # fold 2: a shifted, partly inverted scale
+    scores = np.stack([1 - p1, p1], axis=1)
+    record = _cv_record(y, scores, [200, 200])
+    fold_mean = np.mean([auc.fn(y[:200], scores[:200]), auc.fn(y[200:], scores[200:])])
+    assert abs(auc.fn(y, scores) - fold_mean) > 0.1
+    low, high = pooled_ci([record], auc)
+    assert low < fold_mean < high
+
+    single = _cv_record(y, scores, [400])
+    rows = np.arange(400)
+    expected = bootstrap_ci(lambda _, r: auc.fn(y[r], scores[r]), rows, rows, 1000, 0)
+    assert pooled_ci([single], auc) == pytest.approx(expected)  # one fold: plain item resampling
+    broken = _cv_record(y, scores, [200, 200])
+    broken["folds"][1]["n_test"] = 150  # fold sizes that do not add up to the items
+    assert pooled_ci([broken], auc) == (None, None)

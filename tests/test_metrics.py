@@ -47,7 +47,7 @@ def test_classification_metrics_match_torchmetrics(registry):
     assert registry.metric("auc").fn(y, scores) == pytest.approx(binary_auroc(preds, target).item(), abs=1e-6)
 
 
-@pytest.mark.parametrize("name", ["accuracy", "sensitivity", "specificity", "dice"])
+@pytest.mark.parametrize("name", ["accuracy", "sensitivity", "specificity", "auc", "dice"])
 def test_sufficient_statistics_give_the_library_value(registry, name):
     """A metric's bootstrap fast path (item_stats -> from_stats) equals its library fn."""
     metric = registry.metric(name)
@@ -55,11 +55,13 @@ def test_sufficient_statistics_give_the_library_value(registry, name):
     for n in (1, 2, 97):
         if name == "dice":
             y, p = rng.random((n, 9, 7)) > 0.6, rng.random((n, 9, 7))
+        elif name == "auc":  # coarse scores: ties, which count one half
+            y, p = np.r_[0, 1, rng.integers(0, 2, n)], np.round(rng.dirichlet([1, 1], n + 2), 1)
         else:
             y, p = rng.integers(0, 2, n), rng.dirichlet([1, 1], n)
         expected = metric.fn(y, p)
         assert metric.from_stats(metric.item_stats(y, p)) == pytest.approx(expected, nan_ok=True)
     three = rng.dirichlet([1, 1, 1], 50)
-    if name == "accuracy":
+    if name in ("accuracy", "auc"):
         labels = rng.integers(0, 3, 50)
         assert metric.from_stats(metric.item_stats(labels, three)) == pytest.approx(metric.fn(labels, three))

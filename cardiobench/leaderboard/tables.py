@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from cardiobench.evaluation import bootstrap_ci
+from cardiobench.evaluation import MetricValue, bootstrap_draws, fold_mean
 from cardiobench.leaderboard.store import Table
 from cardiobench.registry import Registry
 from cardiobench.specs import MetricSpec, ReportedResult
@@ -25,11 +25,27 @@ def _date(record: dict[str, Any]) -> str:
     return record["finished_at"][:10]
 
 
+def fold_rows(record: dict[str, Any]) -> list[np.ndarray] | None:
+    """Row indices of ``test_items`` per fold (items are stored fold after fold),
+    or None when the fold sizes do not add up to the items."""
+    sizes = [int(f["n_test"]) for f in record.get("folds", [])] or [len(record["test_items"]["ids"])]
+    if sum(sizes) != len(record["test_items"]["ids"]):
+        return None
+    bounds = np.cumsum([0, *sizes])
+    return [np.arange(start, stop) for start, stop in zip(bounds[:-1], bounds[1:])]
+
+
 def pooled_ci(records: Sequence[dict[str, Any]], metric: MetricSpec) -> tuple[float | None, float | None]:
-    """95% CI of the seed-averaged metric, resampling test items (paired across
-    seeds). None when a record lacks per-item predictions or test sets differ."""
+    """95% CI of the seed-averaged headline metric, resampling test items (paired
+    across seeds). A cross-validated run's headline is the mean over folds, so
+    each fold's test set is resampled on its own and the fold values averaged,
+    as the run's own interval is. None when a record lacks per-item
+    predictions or the seeds' test sets differ."""
     items = [r.get("test_items") for r in records]
     if any(i is None for i in items) or any(i["ids"] != items[0]["ids"] for i in items):
+        return None, None
+    folds = fold_rows(records[0])
+    if folds is None or any(fold_rows(r) is None or len(fold_rows(r)) != len(folds) for r in records):
         return None, None
     y_true = np.asarray(items[0]["y_true"], dtype=np.float64)
     preds = np.stack([np.asarray(i["y_pred"], dtype=np.float64) for i in items])  # (seeds, N, ...)
@@ -37,16 +53,16 @@ def pooled_ci(records: Sequence[dict[str, Any]], metric: MetricSpec) -> tuple[fl
         from_stats = metric.from_stats
         stats = [np.asarray(metric.item_stats(y_true, p), dtype=np.float64) for p in preds]
 
-        def seed_mean(index: np.ndarray, rows: np.ndarray) -> float:
+        def seed_mean(_: np.ndarray, rows: np.ndarray) -> float:
             return float(np.mean([from_stats(s[rows]) for s in stats]))
     else:
 
-        def seed_mean(index: np.ndarray, rows: np.ndarray) -> float:
+        def seed_mean(_: np.ndarray, rows: np.ndarray) -> float:
             return float(np.mean([metric.fn(y_true[rows], p[rows]) for p in preds]))
 
-    rows = np.arange(len(y_true))
-    low, high = bootstrap_ci(seed_mean, rows, rows, RESAMPLES, BOOTSTRAP_SEED)
-    return (low, high) if np.isfinite(low) else (None, None)
+    per_fold = [MetricValue(seed_mean(rows, rows), np.nan, np.nan, bootstrap_draws(seed_mean, rows, rows, RESAMPLES, BOOTSTRAP_SEED + k)) for k, rows in enumerate(folds)]
+    interval = fold_mean(per_fold)
+    return (interval.ci_low, interval.ci_high) if np.isfinite(interval.ci_low) else (None, None)
 
 
 def _cell(row: dict[str, Any], metric: str) -> str:

@@ -71,13 +71,13 @@ def localisation(attention: np.ndarray, beats: list[np.ndarray]) -> dict[str, fl
 def plot_examples(fold: Fold, attention: np.ndarray, out: Path) -> Path:
     """Fig. 3 style: per example, the ECG (lead 1) over its attention heat map
     with annotated abnormal beats shaded, and below it the after-attention signal."""
-    labels = fold.test.labels.numpy()
+    labels, signals = fold.test.labels.numpy(), fold.test.signals  # each property gathers the whole test set once
     chosen = [i for k in (1, 0) for i in np.flatnonzero(labels == k)[:PLOTTED_PER_CLASS]]
     fig, axes = plotting.plt.subplots(2, len(chosen), figsize=(4 * len(chosen), 4.5), squeeze=False, sharex=True)
     for col, i in enumerate(chosen):
         rows = fold.test.beats[i]
         end = int(rows[:, 1].max())
-        d, a = fold.test.signals[i, 0, :end].numpy(), attention[i, :end]
+        d, a = signals[i, 0, :end].numpy(), attention[i, :end]
         top, bottom = axes[0, col], axes[1, col]
         top.imshow(a[None, :], aspect="auto", cmap="inferno", extent=(0, end, d.min() - 0.1, d.max() + 0.1), alpha=0.7)
         top.plot(d, color="white", lw=0.8)
