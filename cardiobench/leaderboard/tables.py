@@ -1,5 +1,5 @@
 """Leaderboard tables from run records: one row per model (mean and sd over
-seeds, a pooled 95% bootstrap CI), the papers' reported rows apart, rendered
+seeds, a 95% bootstrap CI paired across seeds), the papers' reported rows apart, rendered
 as CSV and markdown with polars. Everything here is deterministic: the same
 records give the same bytes."""
 
@@ -72,7 +72,7 @@ def _cell(row: dict[str, Any], metric: str) -> str:
 
 
 def reproduced_rows(table: Table, metrics: list[MetricSpec], intervals: bool = True) -> list[dict[str, Any]]:
-    """One row per model: mean and sd over seeds, and (``intervals``) the pooled bootstrap CI."""
+    """One row per model: mean and sd over seeds, and (``intervals``) the bootstrap CI (:func:`pooled_ci`)."""
     by_model: dict[str, list[dict[str, Any]]] = {}
     for record in table.records:
         by_model.setdefault(record["model"]["name"], []).append(record)
@@ -152,7 +152,7 @@ def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list
         f"- **Task**: {table.task} v{table.identity.task_version}: {task.description}.",
         f"- **Protocol**: preset `{table.preset}` v{table.identity.preset_version}: {first['preset'].get('description', '')}.",
         f"- **Data**: {table.data}, fingerprint `{table.identity.fingerprint[:16]}`; {first['dataset']['source'].split(' at ')[0]}.",
-        f"- **Ranking**: {ranking.name} ({'higher' if ranking.higher_is_better else 'lower'} is better), mean over seeds; metrics as mean ± sd over seeds (no sd for one seed) [pooled 95% bootstrap CI over test items].",
+        f"- **Ranking**: {ranking.name} ({'higher' if ranking.higher_is_better else 'lower'} is better), mean over seeds; metrics as mean ± sd over seeds (no sd for one seed) [95% bootstrap CI of that mean: test items resampled, paired across seeds, within each fold for cross-validated runs].",
         f"- **Built from** {len(table.records)} run record(s) in `records/` (table schema v{table.identity.schema_version}).",
         "",
         "## Reproduced",
