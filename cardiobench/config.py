@@ -165,13 +165,14 @@ def resolve(task: TaskSpec, model: ModelSpec | None, preset: str, overrides: Ite
 
     if preset not in available_presets(task):
         raise unknown_name(f"preset of task {task.name!r}", preset, available_presets(task))
-    top = read_yaml(presets_dir / f"{preset}.yaml")
+    layers = _preset_layers(task, model, preset)
+    top_path = presets_dir / f"{preset}.yaml"
+    top = dict(layers)[top_path]
     version, description = top.get("version", 1), top.get("description", "")
     if not isinstance(version, int) or version < 1:
-        raise ConfigError(f"Preset file {presets_dir / f'{preset}.yaml'}: 'version' must be an integer >= 1, got {version!r}.")
-    for path in _preset_layers(task, model, preset):
-        layer = {k: v for k, v in read_yaml(path).items() if k not in META_KEYS}
-        _apply(values, layer, valid, f"preset file {path}")
+        raise ConfigError(f"Preset file {top_path}: 'version' must be an integer >= 1, got {version!r}.")
+    for path, layer in layers:
+        _apply(values, {k: v for k, v in layer.items() if k not in META_KEYS}, valid, f"preset file {path}")
         sources.append(str(path))
 
     for text in overrides:
@@ -182,21 +183,25 @@ def resolve(task: TaskSpec, model: ModelSpec | None, preset: str, overrides: Ite
     return ResolvedConfig(values, preset, version, description, sources)
 
 
-def _preset_layers(task: TaskSpec, model: ModelSpec | None, preset: str, chain: tuple[str, ...] = ()) -> list[Path]:
-    """The files a preset applies, in order: those of the preset it ``extends``
-    first, then its own task-level file and its refinement for ``model``."""
+def _preset_layers(task: TaskSpec, model: ModelSpec | None, preset: str, chain: tuple[str, ...] = ()) -> list[tuple[Path, dict[str, Any]]]:
+    """The files a preset applies and their contents, in order: those of the
+    preset it ``extends`` first, then its own task-level file and its
+    refinement for ``model``."""
     presets_dir = Path(task.presets_dir)
     if preset in chain:
         raise ConfigError(f"Presets of task {task.name!r} extend each other in a loop: {' -> '.join(chain + (preset,))}.")
     path = presets_dir / f"{preset}.yaml"
-    base = read_yaml(path).get("extends")
-    layers: list[Path] = []
-    if base is not None:
+    own = read_yaml(path)
+    layers: list[tuple[Path, dict[str, Any]]] = []
+    if (base := own.get("extends")) is not None:
         if base not in available_presets(task):
             raise ConfigError(f"Preset file {path}: 'extends' names {base!r}, which is not a preset of task {task.name!r} ({', '.join(available_presets(task))}).")
         layers = _preset_layers(task, model, base, chain + (preset,))
+    layers.append((path, own))
     refinement = presets_dir / model.name / f"{preset}.yaml" if model else None
-    return layers + [path] + ([refinement] if refinement and refinement.is_file() else [])
+    if refinement is not None and refinement.is_file():
+        layers.append((refinement, read_yaml(refinement)))
+    return layers
 
 
 def _nest(dotted: str, value: Any) -> dict[str, Any]:

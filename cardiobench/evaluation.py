@@ -25,23 +25,36 @@ class MetricValue:
         return {"value": self.value, "ci_low": self.ci_low, "ci_high": self.ci_high}
 
 
-def _safe(fn: Callable[[np.ndarray, np.ndarray], float], y_true: np.ndarray, y_pred: np.ndarray) -> float:
+RowMetric = Callable[[np.ndarray], float]
+"""A metric of the items at some row indices (repeats allowed)."""
+
+
+def on_rows(metric: MetricSpec, y_true: np.ndarray, y_pred: np.ndarray) -> RowMetric:
+    """``metric`` as a function of row indices; through its sufficient
+    statistics, computed once, when the metric has them."""
+    if metric.item_stats is not None and metric.from_stats is not None:
+        stats, from_stats = np.asarray(metric.item_stats(y_true, y_pred), dtype=np.float64), metric.from_stats
+        return lambda rows: from_stats(stats[rows])
+    return lambda rows: metric.fn(y_true[rows], y_pred[rows])
+
+
+def safe_value(fn: RowMetric, rows: np.ndarray) -> float:
     """A metric value, NaN where it is undefined (e.g. AUC of a one-class resample)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            return float(fn(y_true, y_pred))
+            return float(fn(rows))
         except ValueError:
             return float("nan")
 
 
-def bootstrap_draws(fn: Callable[[np.ndarray, np.ndarray], float], y_true: np.ndarray, y_pred: np.ndarray, resamples: int, seed: int) -> np.ndarray | None:
-    """The metric on ``resamples`` resamples of the items (with replacement)."""
-    if resamples <= 0 or len(y_true) < 2:
+def bootstrap_draws(fn: RowMetric, rows: np.ndarray, resamples: int, seed: int) -> np.ndarray | None:
+    """``fn`` on ``resamples`` resamples of ``rows`` (with replacement)."""
+    if resamples <= 0 or len(rows) < 2:
         return None
     rng = np.random.default_rng(seed)
-    draws = rng.integers(0, len(y_true), size=(resamples, len(y_true)))
-    return np.array([_safe(fn, y_true[d], y_pred[d]) for d in draws])
+    draws = rng.integers(0, len(rows), size=(resamples, len(rows)))
+    return np.array([safe_value(fn, rows[d]) for d in draws])
 
 
 def percentile_interval(values: np.ndarray | None, level: float = 0.95) -> tuple[float, float]:
@@ -54,20 +67,14 @@ def percentile_interval(values: np.ndarray | None, level: float = 0.95) -> tuple
 
 def bootstrap_ci(fn: Callable[[np.ndarray, np.ndarray], float], y_true: np.ndarray, y_pred: np.ndarray, resamples: int, seed: int) -> tuple[float, float]:
     """Percentile bootstrap 95% interval: resample items with replacement."""
-    return percentile_interval(bootstrap_draws(fn, y_true, y_pred, resamples, seed))
+    return percentile_interval(bootstrap_draws(lambda rows: fn(y_true[rows], y_pred[rows]), np.arange(len(y_true)), resamples, seed))
 
 
 def metric_value(metric: MetricSpec, y_true: np.ndarray, y_pred: np.ndarray, resamples: int, seed: int) -> MetricValue:
     """A metric and its bootstrap interval over items (or over their sufficient statistics)."""
-    if metric.item_stats is not None and metric.from_stats is not None:
-        stats = np.asarray(metric.item_stats(y_true, y_pred), dtype=np.float64)
-        from_stats = metric.from_stats
-        value = _safe(lambda s, _: from_stats(s), stats, stats)
-        draws = bootstrap_draws(lambda s, _: from_stats(s), stats, stats, resamples, seed)
-    else:
-        value = _safe(metric.fn, y_true, y_pred)
-        draws = bootstrap_draws(metric.fn, y_true, y_pred, resamples, seed)
-    return MetricValue(value, *percentile_interval(draws), draws)
+    fn, rows = on_rows(metric, y_true, y_pred), np.arange(len(y_true))
+    draws = bootstrap_draws(fn, rows, resamples, seed)
+    return MetricValue(safe_value(fn, rows), *percentile_interval(draws), draws)
 
 
 def fold_mean(per_fold: Sequence[MetricValue]) -> MetricValue:

@@ -193,8 +193,7 @@ def test_pooled_interval_of_a_cross_validated_run_brackets_its_fold_mean(registr
     assert low < fold_mean < high
 
     single = _cv_record(y, scores, [400])
-    rows = np.arange(400)
-    expected = bootstrap_ci(lambda _, r: auc.fn(y[r], scores[r]), rows, rows, 1000, 0)
+    expected = bootstrap_ci(auc.fn, y, scores, 1000, 0)
     assert pooled_ci([single], auc) == pytest.approx(expected)  # one fold: plain item resampling
     broken = _cv_record(y, scores, [200, 200])
     broken["folds"][1]["n_test"] = 150  # fold sizes that do not add up to the items

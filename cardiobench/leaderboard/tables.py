@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from cardiobench.evaluation import MetricValue, bootstrap_draws, fold_mean
+from cardiobench.evaluation import MetricValue, bootstrap_draws, fold_mean, on_rows, safe_value
 from cardiobench.leaderboard.store import Table
 from cardiobench.registry import Registry
 from cardiobench.specs import MetricSpec, ReportedResult
@@ -25,14 +25,9 @@ def _date(record: dict[str, Any]) -> str:
     return record["finished_at"][:10]
 
 
-def fold_rows(record: dict[str, Any]) -> list[np.ndarray] | None:
-    """Row indices of ``test_items`` per fold (items are stored fold after fold),
-    or None when the fold sizes do not add up to the items."""
-    sizes = [int(f["n_test"]) for f in record.get("folds", [])] or [len(record["test_items"]["ids"])]
-    if sum(sizes) != len(record["test_items"]["ids"]):
-        return None
-    bounds = np.cumsum([0, *sizes])
-    return [np.arange(start, stop) for start, stop in zip(bounds[:-1], bounds[1:])]
+def fold_sizes(record: dict[str, Any]) -> list[int]:
+    """Test items per fold (``test_items`` holds them fold after fold)."""
+    return [int(f["n_test"]) for f in record.get("folds", [])] or [len(record["test_items"]["ids"])]
 
 
 def pooled_ci(records: Sequence[dict[str, Any]], metric: MetricSpec) -> tuple[float | None, float | None]:
@@ -44,23 +39,18 @@ def pooled_ci(records: Sequence[dict[str, Any]], metric: MetricSpec) -> tuple[fl
     items = [r.get("test_items") for r in records]
     if any(i is None for i in items) or any(i["ids"] != items[0]["ids"] for i in items):
         return None, None
-    folds = fold_rows(records[0])
-    if folds is None or any(fold_rows(r) is None or len(fold_rows(r)) != len(folds) for r in records):
+    sizes = fold_sizes(records[0])
+    if sum(sizes) != len(items[0]["ids"]) or any(fold_sizes(r) != sizes for r in records):
         return None, None
     y_true = np.asarray(items[0]["y_true"], dtype=np.float64)
-    preds = np.stack([np.asarray(i["y_pred"], dtype=np.float64) for i in items])  # (seeds, N, ...)
-    if metric.item_stats is not None and metric.from_stats is not None:
-        from_stats = metric.from_stats
-        stats = [np.asarray(metric.item_stats(y_true, p), dtype=np.float64) for p in preds]
+    per_seed = [on_rows(metric, y_true, np.asarray(i["y_pred"], dtype=np.float64)) for i in items]
 
-        def seed_mean(_: np.ndarray, rows: np.ndarray) -> float:
-            return float(np.mean([from_stats(s[rows]) for s in stats]))
-    else:
+    def seed_mean(rows: np.ndarray) -> float:
+        return float(np.mean([fn(rows) for fn in per_seed]))
 
-        def seed_mean(_: np.ndarray, rows: np.ndarray) -> float:
-            return float(np.mean([metric.fn(y_true[rows], p[rows]) for p in preds]))
-
-    per_fold = [MetricValue(seed_mean(rows, rows), np.nan, np.nan, bootstrap_draws(seed_mean, rows, rows, RESAMPLES, BOOTSTRAP_SEED + k)) for k, rows in enumerate(folds)]
+    bounds = np.cumsum([0, *sizes])
+    folds = [np.arange(start, stop) for start, stop in zip(bounds[:-1], bounds[1:])]
+    per_fold = [MetricValue(safe_value(seed_mean, rows), np.nan, np.nan, bootstrap_draws(seed_mean, rows, RESAMPLES, BOOTSTRAP_SEED + k)) for k, rows in enumerate(folds)]
     interval = fold_mean(per_fold)
     return (interval.ci_low, interval.ci_high) if np.isfinite(interval.ci_low) else (None, None)
 
