@@ -55,11 +55,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(handler=_cmd_run)
 
-    p = sub.add_parser("eval", parents=[common], help="re-test a finished run: corruption sweeps, class activation maps", description="Test a finished run's best weights again under test-time corruption, or draw class activation maps; results go to RUN_DIR/eval/.")
+    p = sub.add_parser("eval", parents=[common], help="re-test a finished run: corruption sweeps, class activation maps, attention maps, localisation", description="Test a finished run's best weights again under test-time corruption, draw class activation or attention maps, or localise objects from attention maps; results go to RUN_DIR/eval/.")
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     p.add_argument("--corrupt", metavar="NAME", help="test-time corruption, e.g. zero-pixels (replace that share of pixels with 0)")
     p.add_argument("--levels", default="0,0.1,0.2,0.3,0.4,0.5", help="comma-separated corruption levels (default: 0 to 0.5 by 0.1)")
     p.add_argument("--cam", type=int, metavar="N", help="write class activation map overlays for the first N test clips")
+    p.add_argument("--attention", type=int, metavar="N", help="write attention-map overlays (each gate, AG-all, the localised box) for the first N test images")
+    p.add_argument("--localise", action="store_true", help="boxes from attention maps for every test image, scored by IoU against ground-truth boxes (AG-Sononet Table 3)")
+    p.add_argument("--localise-sigma", type=float, default=2.0, metavar="PX", help="blur of the attention maps before thresholding, in input pixels (default 2)")
+    p.add_argument("--localise-threshold", type=float, default=0.5, metavar="T", help="keep activations >= T x the blurred map's maximum (default 0.5)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(handler=_cmd_eval)
@@ -147,8 +151,8 @@ def _cmd_run(args: argparse.Namespace, registry: Registry) -> int:
 def _cmd_eval(args: argparse.Namespace, registry: Registry) -> int:
     from cardiobench import evaluate
 
-    if args.corrupt is None and args.cam is None:
-        raise CardiobenchError("cardiobench eval needs --corrupt NAME [--levels ...] and/or --cam N.")
+    if args.corrupt is None and args.cam is None and args.attention is None and not args.localise:
+        raise CardiobenchError("cardiobench eval needs --corrupt NAME [--levels ...], --cam N, --attention N and/or --localise.")
     if args.no_progress:
         set_progress(False)
     finished = evaluate.FinishedRun(args.run_dir, registry, args.device)
@@ -163,6 +167,15 @@ def _cmd_eval(args: argparse.Namespace, registry: Registry) -> int:
     if args.cam is not None:
         paths = evaluate.class_activation_maps(finished, args.cam)
         print(f"wrote {len(paths)} class activation map(s) to {paths[0].parent if paths else args.run_dir / 'eval' / 'cam'}")
+    if args.attention is not None:
+        paths = evaluate.attention_overlays(finished, args.attention)
+        print(f"wrote {len(paths)} attention map figure(s) to {paths[0].parent if paths else args.run_dir / 'eval' / 'attention'}")
+    if args.localise:
+        from cardiobench.localisation import Heuristic
+
+        path, table = evaluate.localise(finished, Heuristic(args.localise_sigma, args.localise_threshold))
+        print(markdown(pl.DataFrame(table)))
+        print(f"wrote {path}")
     return 0
 
 

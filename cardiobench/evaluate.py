@@ -1,9 +1,12 @@
-"""Re-evaluate a finished run: test-time corruption sweeps and class activation maps.
+"""Re-evaluate a finished run: test-time corruption sweeps, class activation
+maps, attention maps and weakly supervised localisation.
 
 A corruption is applied by the task's own data pipeline through the config
 keys ``eval.corruption`` and ``eval.corruption_level`` (a task that declares
 them supports ``--corrupt``); class activation maps need a model with a
-``cam(x) -> (B, h, w)`` method and a task with a ``preview`` of its inputs.
+``cam(x) -> (B, h, w)`` method and a task with a ``preview`` of its inputs;
+attention maps and localisation need a model with ``attention_maps(x) ->
+{name: (B, h, w)}`` (and, to score boxes, a test set with ``boxes``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import polars as pl
 import torch
 import torch.nn.functional as F
 
-from cardiobench import atomic, config, plotting, records
+from cardiobench import atomic, config, localisation, plotting, records
 from cardiobench.engine import checkpoint, devices
 from cardiobench.engine.loop import EpochLoader, collect
 from cardiobench.errors import CardiobenchError, ConfigError
@@ -115,3 +118,78 @@ def class_activation_maps(run: FinishedRun, count: int) -> list[Path]:
             ax.set_title(f"{batch['id'][i]} (clip {len(paths)})", fontsize=8)
             paths.append(plotting.save(fig, run.run_dir / "eval" / "cam" / f"{len(paths):03d}-{batch['id'][i].replace('/', '_')}.png"))
     return paths
+
+
+def _attention_batches(run: FinishedRun) -> Any:
+    """(fold, batch, maps upsampled to the input size as numpy (B, H, W) per name) over the test set."""
+    bundle = run.bundle()
+    fold = bundle.folds[0]
+    model = run.model(fold.name, bundle)
+    if not hasattr(model, "attention_maps"):
+        raise ConfigError(f"Model {run.model_spec.name!r} has no attention maps (they need attention gates, e.g. the AG-Sononet models).")
+    for batch in _loader(fold.test, run.values):
+        with torch.no_grad():
+            maps = model.attention_maps(batch["input"].to(run.device))
+        size = batch["input"].shape[-2:]
+        yield bundle, fold, batch, {k: F.interpolate(v[:, None].float(), size=size, mode="bilinear", align_corners=False)[:, 0].cpu().numpy() for k, v in maps.items()}
+
+
+def attention_overlays(run: FinishedRun, count: int) -> list[Path]:
+    """Each attention map and their max-normalised mean (AG-all) over the first
+    ``count`` test images, with the localised box (AG-Sononet Fig. 3 and 5)."""
+    if run.task.preview is None:
+        raise ConfigError(f"Task {run.task.name!r} has no input preview, so attention maps cannot be drawn for it.")
+    paths: list[Path] = []
+    for bundle, _fold, batch, maps in _attention_batches(run):
+        for i in range(len(batch["id"])):
+            if len(paths) == count:
+                return paths
+            image = run.task.preview(batch["input"][i], bundle.info)
+            scaled = localisation.normalised({k: v[i] for k, v in maps.items()})
+            panels = {**scaled, "AG-all": np.mean(list(scaled.values()), axis=0)}
+            box = localisation.box_from_maps(scaled)
+            fig, axes = plotting.plt.subplots(1, len(panels) + 1, figsize=(2.6 * (len(panels) + 1), 2.4))
+            axes[0].imshow(image)
+            axes[0].set_title(f"{batch['id'][i]}"[-28:], fontsize=7)
+            for ax, (name, m) in zip(axes[1:], panels.items()):
+                ax.imshow(image)
+                ax.imshow(m, cmap="jet", alpha=0.45)
+                ax.set_title(name, fontsize=9)
+            if box is not None:
+                x0, y0, x1, y1 = box
+                axes[-1].add_patch(plotting.plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, color="red", linewidth=1.5))
+            for ax in axes:
+                ax.set_axis_off()
+            paths.append(plotting.save(fig, run.run_dir / "eval" / "attention" / f"{len(paths):03d}-{batch['id'][i].replace('/', '_').replace(':', '_').replace(' ', '_')}.png"))
+    return paths
+
+
+def localise(run: FinishedRun, heuristic: localisation.Heuristic) -> tuple[Path, list[dict[str, Any]]]:
+    """Boxes from the attention maps of every test image; against the test
+    set's ground-truth ``boxes`` (where its dataset has them) the per-class
+    IoU table of AG-Sononet's Table 3. Writes eval/localisation.csv."""
+    ious, classes, rows = [], [], []
+    names = None
+    for bundle, fold, batch, maps in _attention_batches(run):
+        truth = getattr(fold.test, "boxes", None)
+        if truth is None or all(b is None for b in truth):
+            raise ConfigError(f"The test set of {run.run_dir} has no ground-truth boxes (the synthetic {run.dataset.name} set writes them), so localisation cannot be scored.")
+        names = bundle.info.get("classes")
+        position = {item_id: k for k, item_id in enumerate(fold.test.ids)}
+        for i, item_id in enumerate(batch["id"]):
+            gt = truth[position[item_id]]
+            if gt is None:  # background images have no object
+                continue
+            box = localisation.box_from_maps({k: v[i] for k, v in maps.items()}, heuristic)
+            label = int(batch["target"][i])
+            ious.append(localisation.iou(box, gt))
+            classes.append(names[label] if names else str(label))
+            rows.append({"id": item_id, "class": classes[-1], "iou": ious[-1], "box": str(box), "truth": str(gt)})
+    if not ious:
+        raise ConfigError(f"No test image of {run.run_dir} has a ground-truth box.")
+    table = localisation.table3(ious, classes)
+    out = run.run_dir / "eval"
+    atomic.write_with(out / "localisation-items.csv", pl.DataFrame(rows).write_csv)
+    path = out / "localisation.csv"
+    atomic.write_with(path, pl.DataFrame(table).write_csv)
+    return path, table

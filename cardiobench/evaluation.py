@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn.metrics import precision_recall_fscore_support
 
 from cardiobench.engine.loop import Predictions
 from cardiobench.specs import MetricSpec
@@ -109,3 +110,11 @@ def score(
         for i, metric in enumerate(metrics):
             out[metric.name + (f"/{suffix}" if suffix else "")] = metric_value(metric, y_true, y_pred, resamples, seed + i)
     return out
+
+
+def per_class(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str]) -> dict[str, dict[str, float | int]]:
+    """Precision, recall, F1 and support of each class (scikit-learn), from
+    (N,) labels and (N, K) scores; 0 where a class is never predicted."""
+    labels = list(range(len(class_names)))
+    precision, recall, f1, support = precision_recall_fscore_support(np.asarray(y_true).astype(np.int64), np.asarray(y_pred).argmax(axis=1), labels=labels, zero_division=0)
+    return {name: {"precision": float(precision[k]), "recall": float(recall[k]), "f1": float(f1[k]), "support": int(support[k])} for k, name in enumerate(class_names)}

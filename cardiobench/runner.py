@@ -27,7 +27,7 @@ from cardiobench.engine import devices, optim
 from cardiobench.engine.loop import EpochLoader, Predictions, Selection, Trainer, collect
 from cardiobench.engine.seeding import derive_seed, seed_everything
 from cardiobench.errors import CardiobenchError, ConfigError
-from cardiobench.evaluation import MetricValue, fold_mean, score
+from cardiobench.evaluation import MetricValue, fold_mean, per_class, score
 from cardiobench.registry import Registry
 from cardiobench.specs import DataBundle, DataRequest, Fold, MetricSpec, ModelSpec, TaskSpec, parameter_count
 from cardiobench.tables import markdown
@@ -320,6 +320,9 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
     analysis = _mean_analysis(results)
     if analysis:
         record["analysis"] = analysis
+    class_names = bundle.info.get("classes")
+    if class_names and pooled.y_pred.ndim == 2 and len(class_names) == pooled.y_pred.shape[1]:
+        record["per_class"] = per_class(pooled.y_true, pooled.y_pred, class_names)
     if pooled.y_pred.ndim <= 2:
         record["test_items"] = {"ids": pooled.ids, "y_true": pooled.y_true.tolist(), "y_pred": pooled.y_pred.tolist()}
     problems = records.problems(record)
@@ -358,6 +361,9 @@ def summary(record: Mapping[str, Any], metrics: list[MetricSpec]) -> str:
         rows.append(row)
     header = f"{record['task']['name']} / {record['model']['name']} / {record['dataset']['name']} / preset {record['preset']['name']} / seed {record['seed']}"
     text = f"\n{header} (test split, n = {sum(f['n_test'] for f in record['folds'])})\n" + markdown(pl.DataFrame(rows))
+    if record.get("per_class"):
+        table = pl.DataFrame([{"class": name, **values} for name, values in record["per_class"].items()])
+        text += "\n\nper class (pooled test predictions)\n" + markdown(table)
     if record.get("analysis"):
         analysis = pl.DataFrame({"analysis": list(record["analysis"]), "value": list(record["analysis"].values())})
         text += f"\n\nanalysis{' (mean over folds)' if len(record['folds']) > 1 else ''}\n" + markdown(analysis)

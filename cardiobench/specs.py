@@ -60,7 +60,9 @@ class DataBundle:
 
     ``fingerprint`` hashes labels, file list and split, so two runs on the same
     fingerprint saw the same data. ``info`` carries facts models may need
-    (e.g. ``train_target_mean``) and lands in the run record. ``train_targets``
+    (e.g. ``train_target_mean``) and lands in the run record; a list of class
+    names under ``classes`` adds a per-class precision, recall and F1 table to
+    the record of a task predicting (N, K) class scores. ``train_targets``
     per fold feed the task's trivial reference baseline.
     """
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, RandomSampler, SequentialSampler
+from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler, WeightedRandomSampler
 from cardiobench import progress
 
 from cardiobench.engine import checkpoint
@@ -75,13 +75,16 @@ class EpochLoader:
 
     The shuffle order is seeded from (seed, epoch); datasets with
     ``set_epoch`` redraw their random samples (clip starts, augmentations).
+    A shuffled dataset with ``sample_weights`` (one per item) is drawn with
+    replacement in proportion to them instead (class-balanced sampling),
+    ``len(dataset)`` draws an epoch.
     """
 
     def __init__(self, dataset: Dataset, batch_size: int, shuffle: bool, workers: int, seed: int, drop_last: bool = False):
         self.dataset = dataset
         self.seed = seed
         self.generator = torch.Generator()
-        sampler = RandomSampler(dataset, generator=self.generator) if shuffle else SequentialSampler(dataset)
+        sampler = self._sampler(dataset, shuffle)
         self.loader = DataLoader(
             dataset,
             batch_size=batch_size,
@@ -90,6 +93,14 @@ class EpochLoader:
             pin_memory=torch.cuda.is_available(),
             drop_last=drop_last and len(dataset) > batch_size,
         )
+
+    def _sampler(self, dataset: Dataset, shuffle: bool) -> Sampler:
+        if not shuffle:
+            return SequentialSampler(dataset)
+        weights = getattr(dataset, "sample_weights", None)
+        if weights is None:
+            return RandomSampler(dataset, generator=self.generator)
+        return WeightedRandomSampler(torch.as_tensor(weights, dtype=torch.float64), len(dataset), replacement=True, generator=self.generator)
 
     def __len__(self) -> int:
         return len(self.loader)

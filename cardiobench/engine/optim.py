@@ -28,7 +28,7 @@ def build(model: nn.Module, train: Mapping[str, Any], steps_per_epoch: int) -> O
     params = [p for p in model.parameters() if p.requires_grad]
     name, lr, wd = train["optimizer"], float(train["lr"]), float(train["weight_decay"])
     if name == "sgd":
-        optimizer: torch.optim.Optimizer = torch.optim.SGD(params, lr=lr, momentum=float(train["momentum"]), weight_decay=wd)
+        optimizer: torch.optim.Optimizer = torch.optim.SGD(params, lr=lr, momentum=float(train["momentum"]), weight_decay=wd, nesterov=bool(train["nesterov"]))
     elif name == "adam":
         optimizer = torch.optim.Adam(params, lr=lr, weight_decay=wd)
     elif name == "adamw":
@@ -38,7 +38,7 @@ def build(model: nn.Module, train: Mapping[str, Any], steps_per_epoch: int) -> O
 
     schedule, epochs = train["scheduler"], int(train["epochs"])
     if schedule == "step":
-        return Optimization(optimizer, torch.optim.lr_scheduler.StepLR(optimizer, int(train["lr_step_epochs"]), float(train["lr_gamma"])), False)
+        return Optimization(optimizer, step_schedule(optimizer, train), False)
     if schedule == "onecycle":
         total = max(1, epochs * steps_per_epoch)
         return Optimization(optimizer, torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total), True)
@@ -48,3 +48,16 @@ def build(model: nn.Module, train: Mapping[str, Any], steps_per_epoch: int) -> O
     if schedule == "none":
         return Optimization(optimizer, None, False)
     raise ConfigError(f"train.scheduler must be one of {', '.join(SCHEDULERS)}, got {schedule!r}.")
+
+
+def step_schedule(optimizer: torch.optim.Optimizer, train: Mapping[str, Any]) -> torch.optim.lr_scheduler.LRScheduler:
+    """lr x ``lr_gamma`` every ``lr_step_epochs`` epochs, after an optional warm
+    start of ``warmup_epochs`` epochs at ``warmup_lr`` (AG-Sononet section 3)."""
+    step, gamma = int(train["lr_step_epochs"]), float(train["lr_gamma"])
+    warmup_epochs, lr = int(train["warmup_epochs"]), float(train["lr"])
+    if warmup_epochs <= 0:
+        return torch.optim.lr_scheduler.StepLR(optimizer, step, gamma)
+    if lr <= 0 or float(train["warmup_lr"]) <= 0:
+        raise ConfigError(f"train.warmup_epochs={warmup_epochs} needs a positive train.warmup_lr and train.lr, got {train['warmup_lr']!r} and {lr!r}.")
+    warm = float(train["warmup_lr"]) / lr
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: warm if epoch < warmup_epochs else gamma ** (epoch // step))

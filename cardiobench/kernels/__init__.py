@@ -129,7 +129,7 @@ def attention_gate(
     g: torch.Tensor,
     w_f: torch.Tensor,
     w_g: torch.Tensor,
-    b_g: torch.Tensor,
+    b_g: torch.Tensor | None,
     psi: torch.Tensor,
     b_psi: torch.Tensor,
     norm: str,
@@ -138,9 +138,10 @@ def attention_gate(
     """Grid attention gate of AG-Sononet (Schlemper et al., MIDL 2018, Eq. 2).
 
     f (B, C, H, W) local features; g (B, Cg, h, w) gating signal, h <= H,
-    w <= W; w_f (Cint, C); w_g (Cint, Cg); b_g (Cint,); psi (Cint,); b_psi (1,)
-    or scalar. theta = w_f f, phi = bilinear upsampling (align_corners=False)
-    of w_g g to H x W, c = psi . ReLU(theta + phi + b_g) + b_psi, alpha =
+    w <= W; w_f (Cint, C); w_g (Cint, Cg); b_g (Cint,) or None (no bias, as
+    the authors' implementation has); psi (Cint,); b_psi (1,) or scalar.
+    theta = w_f f, phi = bilinear upsampling (align_corners=False) of w_g g
+    to H x W, c = psi . ReLU(theta + phi + b_g) + b_psi, alpha =
     normalise(c) over H x W with ``norm`` in {"sigmoid", "softmax", "range"},
     pooled = sum over positions of alpha * f. Returns pooled (B, C) and alpha
     (B, 1, H, W).
@@ -150,6 +151,8 @@ def attention_gate(
     if f.dim() != 4 or g.dim() != 4 or f.shape[0] != g.shape[0] or g.shape[2] > f.shape[2] or g.shape[3] > f.shape[3]:
         raise ValueError(f"f must be (B, C, H, W) and g (B, Cg, h, w) with h <= H, w <= W; got {tuple(f.shape)} and {tuple(g.shape)}")
     c_int = w_f.shape[0]
+    if b_g is None:
+        b_g = w_f.new_zeros(c_int)
     if w_f.shape != (c_int, f.shape[1]) or w_g.shape != (c_int, g.shape[1]) or b_g.shape != (c_int,) or psi.shape != (c_int,) or b_psi.numel() != 1:
         raise ValueError(
             f"gate parameters must be w_f (Cint, {f.shape[1]}), w_g (Cint, {g.shape[1]}), b_g (Cint,), psi (Cint,), b_psi (1,); "

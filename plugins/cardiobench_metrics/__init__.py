@@ -139,6 +139,48 @@ def dice_from_masks(truth: np.ndarray, prediction: np.ndarray) -> float:
     return dice(np.asarray(truth)[None], np.asarray(prediction, dtype=np.float32)[None])
 
 
+def _macro(kind: str):  # noqa: ANN202 - a metric function
+    def fn(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        labels, scores = _labels_and_scores(y_true, y_pred)
+        if len(labels) == 0:
+            return float("nan")
+        score = {"precision": skm.precision_score, "recall": skm.recall_score, "f1": skm.f1_score}[kind]
+        return float(score(labels, scores.argmax(axis=1), average="macro", zero_division=0))
+
+    fn.__name__ = f"{kind}_macro"
+    return fn
+
+
+def class_indicators(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """Per item (N, 2K): the one-hot true class, then the one-hot predicted
+    class - sufficient statistics of the macro-averaged precision, recall and F1
+    (averaged, as scikit-learn does, over the classes that occur in the truth
+    or the predictions; 0 where a class is never predicted or never true)."""
+    labels, scores = _labels_and_scores(y_true, y_pred)
+    k = scores.shape[1]
+    eye = np.eye(k)
+    return np.concatenate([eye[labels], eye[scores.argmax(axis=1)]], axis=1)
+
+
+def _macro_from_stats(kind: str):  # noqa: ANN202 - a from_stats function
+    def from_stats(stats: np.ndarray) -> float:
+        k = stats.shape[1] // 2
+        truth, predicted = stats[:, :k], stats[:, k:]
+        tp, n_true, n_pred = (truth * predicted).sum(0), truth.sum(0), predicted.sum(0)
+        present = (n_true + n_pred) > 0
+        if not present.any():
+            return float("nan")
+        if kind == "precision":
+            values = np.divide(tp, n_pred, out=np.zeros(k), where=n_pred > 0)
+        elif kind == "recall":
+            values = np.divide(tp, n_true, out=np.zeros(k), where=n_true > 0)
+        else:
+            values = np.divide(2 * tp, n_true + n_pred, out=np.zeros(k), where=present)
+        return float(values[present].mean())
+
+    return from_stats
+
+
 @hookimpl
 def cardiobench_metrics() -> list[MetricSpec]:
     return [
@@ -149,5 +191,8 @@ def cardiobench_metrics() -> list[MetricSpec]:
         MetricSpec("sensitivity", "recall of the positive class (class 1)", True, sensitivity, SKLEARN, confusion_stats, sensitivity_from_stats),
         MetricSpec("specificity", "recall of the negative class (class 0)", True, specificity, SKLEARN, confusion_stats, specificity_from_stats),
         MetricSpec("auc", "ROC AUC of each class against the rest, averaged over classes", True, auc, SKLEARN, auc_stats, auc_from_stats),
+        MetricSpec("precision-macro", "precision of each class, averaged over classes (macro)", True, _macro("precision"), SKLEARN, class_indicators, _macro_from_stats("precision")),
+        MetricSpec("recall-macro", "recall of each class, averaged over classes (macro)", True, _macro("recall"), SKLEARN, class_indicators, _macro_from_stats("recall")),
+        MetricSpec("f1-macro", "F1 of each class, averaged over classes (macro)", True, _macro("f1"), SKLEARN, class_indicators, _macro_from_stats("f1")),
         MetricSpec("dice", "Dice similarity of binary masks (threshold 0.5), pooled over all pixels", True, dice, TORCHMETRICS, dice_stats, dice_from_stats),
     ]
