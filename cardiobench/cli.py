@@ -4,6 +4,7 @@ happens in :mod:`cardiobench.runner`, :mod:`cardiobench.registry` and friends.""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -71,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", parents=[common], help="list registered tasks, datasets, models or metrics")
     p.add_argument("kind", choices=["tasks", "datasets", "models", "metrics"])
     p.add_argument("--task", help="only what serves this task")
+    p.add_argument("--json", action="store_true", help="print JSON (models carry their exact parameter count) for scripts")
     p.set_defaults(handler=_cmd_list)
 
     p = sub.add_parser("plugins", parents=[common], help="list loaded plugins, their versions and hooks")
@@ -193,9 +195,13 @@ def _cmd_list(args: argparse.Namespace, registry: Registry) -> int:
                 continue
             task = registry.task(args.task or m.spec.tasks[0])
             values = config.resolve(task, m.spec, "paper" if "paper" in config.available_presets(task) else "quick").values
-            rows.append({"name": name, "version": m.spec.version, "plugin": m.plugin, "tasks": ", ".join(m.spec.tasks), "params (paper preset)": f"{parameter_count(m.spec.build(values, {})) / 1e6:.2f}M", "description": m.spec.description, "citation": m.spec.citation})
+            count = parameter_count(m.spec.build(values, {}))
+            rows.append({"name": name, "version": m.spec.version, "plugin": m.plugin, "tasks": ", ".join(m.spec.tasks), **({"parameters": count} if args.json else {"params (paper preset)": f"{count / 1e6:.2f}M"}), "description": m.spec.description, "citation": m.spec.citation})
     else:
         rows = [{"name": n, "plugin": m.plugin, "better": "higher" if m.spec.higher_is_better else "lower", "description": m.spec.description, "computed with": m.spec.citation} for n, m in sorted(registry.metrics.items()) if not args.task or n in registry.task(args.task).metrics]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
     _print_table(rows, f"no {args.kind} registered")
     return 0
 

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -84,3 +85,36 @@ def test_killed_run_resumes_to_the_uninterrupted_result(uninterrupted: Path, tmp
     assert records.read(run_dir / "record.json")["metrics"] == records.read(uninterrupted / "record.json")["metrics"]
     again = cli("run", "--resume", run_dir)
     assert again.code == 2 and "already finished" in again.err
+
+
+def test_warm_start_then_step_schedule():
+    from cardiobench.engine import optim
+
+    model = torch.nn.Linear(2, 2)
+    train = {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 1e-4, "scheduler": "step", "epochs": 12, "lr_step_epochs": 5, "lr_gamma": 0.1, "warmup_epochs": 2, "warmup_lr": 0.01}
+    opt = optim.build(model, train, 10)
+    assert opt.optimizer.param_groups[0]["nesterov"]
+    lrs = []
+    for _ in range(12):
+        lrs.append(opt.optimizer.param_groups[0]["lr"])
+        opt.scheduler.step()
+    assert np.allclose(lrs, [0.01, 0.01, 0.1, 0.1, 0.1, 0.01, 0.01, 0.01, 0.01, 0.01, 0.001, 0.001])
+
+
+def test_weighted_sampling_is_seeded_per_epoch_and_follows_the_weights():
+    from cardiobench.engine.loop import EpochLoader
+
+    class Items(torch.utils.data.Dataset):
+        sample_weights = np.array([1.0] * 10 + [9.0])
+
+        def __len__(self) -> int:
+            return 11
+
+        def __getitem__(self, i: int) -> int:
+            return i
+
+    loader = EpochLoader(Items(), 11, True, 0, seed=7)
+    first = torch.cat(list(loader.epoch(0))).tolist()
+    assert first == torch.cat(list(loader.epoch(0))).tolist() and first != torch.cat(list(loader.epoch(1))).tolist()
+    draws = torch.cat([torch.cat(list(loader.epoch(e))) for e in range(200)])
+    assert abs(float((draws == 10).float().mean()) - 0.5) < 0.03

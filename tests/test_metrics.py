@@ -47,7 +47,18 @@ def test_classification_metrics_match_torchmetrics(registry):
     assert registry.metric("auc").fn(y, scores) == pytest.approx(binary_auroc(preds, target).item(), abs=1e-6)
 
 
-@pytest.mark.parametrize("name", ["accuracy", "sensitivity", "specificity", "auc", "dice"])
+def test_macro_metrics_match_torchmetrics(registry):
+    from torchmetrics.functional.classification import multiclass_f1_score, multiclass_precision, multiclass_recall
+
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 6, 400)
+    scores = rng.dirichlet(np.ones(6), 400) + 0.6 * np.eye(6)[y]
+    target, preds = torch.as_tensor(y), torch.as_tensor(scores)
+    for name, reference in (("precision-macro", multiclass_precision), ("recall-macro", multiclass_recall), ("f1-macro", multiclass_f1_score)):
+        assert registry.metric(name).fn(y, scores) == pytest.approx(reference(preds, target, num_classes=6, average="macro").item()), name
+
+
+@pytest.mark.parametrize("name", ["accuracy", "sensitivity", "specificity", "auc", "dice", "precision-macro", "recall-macro", "f1-macro"])
 def test_sufficient_statistics_give_the_library_value(registry, name):
     """A metric's bootstrap fast path (item_stats -> from_stats) equals its library fn."""
     metric = registry.metric(name)
@@ -61,6 +72,6 @@ def test_sufficient_statistics_give_the_library_value(registry, name):
             y, p = rng.integers(0, 2, n), rng.dirichlet([1, 1], n)
         expected = metric.fn(y, p)
         assert metric.from_stats(metric.item_stats(y, p)) == pytest.approx(expected, nan_ok=True)
-    if name in ("accuracy", "auc"):
+    if name in ("accuracy", "auc", "precision-macro", "recall-macro", "f1-macro"):
         labels, three = rng.integers(0, 3, 50), rng.dirichlet([1, 1, 1], 50)
         assert metric.from_stats(metric.item_stats(labels, three)) == pytest.approx(metric.fn(labels, three))
