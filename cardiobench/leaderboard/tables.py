@@ -105,7 +105,10 @@ def reported_rows(results: Sequence[ReportedResult], dataset: str, metrics: list
         grouped.setdefault(key, {})[r.metric] = r.value
         meta[key] = r
     rows = []
+    names = {m.name for m in metrics}
     for key in sorted(grouped):
+        if not names & set(grouped[key]):
+            continue  # no task metric: listed under other_reported
         r = meta[key]
         row: dict[str, Any] = {"rank": None, "model": r.model or "", "method": r.method, "parameters": None, "seeds": None}
         for metric in metrics:
@@ -168,7 +171,17 @@ def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list
             for r in reported
         ]
         lines.append(markdown(pl.DataFrame(shown)))
+    extra = other_reported(registry.reported_for(table.task), table.dataset, metrics)
+    if extra:
+        lines += ["", "### Other reported numbers", "", "Numbers the papers state beyond the task's metrics (timings, parameters, per-class and localisation tables), for reference.", ""]
+        lines.append(markdown(pl.DataFrame(extra)))
     return "\n".join(lines) + "\n"
+
+
+def other_reported(results: Sequence[ReportedResult], dataset: str, metrics: list[MetricSpec]) -> list[dict[str, Any]]:
+    """Reported numbers of ``dataset`` whose metric is not one of the task's, one row per number."""
+    names = {m.name for m in metrics}
+    return [{"table": r.table, "method": r.method, "metric": r.metric, "value": f"{r.value:g}", "split": r.split} for r in results if r.dataset == dataset and r.metric not in names]
 
 
 INDEX_HEADER = """# Leaderboards
