@@ -120,18 +120,22 @@ def class_activation_maps(run: FinishedRun, count: int) -> list[Path]:
     return paths
 
 
-def _attention_batches(run: FinishedRun) -> Any:
-    """(fold, batch, maps upsampled to the input size as numpy (B, H, W) per name) over the test set."""
+def _attention_model(run: FinishedRun) -> tuple[DataBundle, Any, torch.nn.Module]:
+    """(bundle, first fold, its selected model), refusing models without attention maps."""
     bundle = run.bundle()
     fold = bundle.folds[0]
     model = run.model(fold.name, bundle)
     if not hasattr(model, "attention_maps"):
         raise ConfigError(f"Model {run.model_spec.name!r} has no attention maps (they need attention gates, e.g. the AG-Sononet models).")
-    for batch in _loader(fold.test, run.values):
-        with torch.no_grad():
-            maps = model.attention_maps(batch["input"].to(run.device))
-        size = batch["input"].shape[-2:]
-        yield bundle, fold, batch, {k: F.interpolate(v[:, None].float(), size=size, mode="bilinear", align_corners=False)[:, 0].cpu().numpy() for k, v in maps.items()}
+    return bundle, fold, model
+
+
+@torch.no_grad()
+def _input_sized_maps(model: torch.nn.Module, batch: dict[str, Any], device: torch.device) -> dict[str, np.ndarray]:
+    """The model's attention maps of a batch, upsampled to the input size: (B, H, W) per name."""
+    maps = model.attention_maps(batch["input"].to(device))
+    size = batch["input"].shape[-2:]
+    return {k: F.interpolate(v[:, None].float(), size=size, mode="bilinear", align_corners=False)[:, 0].cpu().numpy() for k, v in maps.items()}
 
 
 def attention_overlays(run: FinishedRun, count: int) -> list[Path]:
@@ -139,8 +143,10 @@ def attention_overlays(run: FinishedRun, count: int) -> list[Path]:
     ``count`` test images, with the localised box (AG-Sononet Fig. 3 and 5)."""
     if run.task.preview is None:
         raise ConfigError(f"Task {run.task.name!r} has no input preview, so attention maps cannot be drawn for it.")
+    bundle, fold, model = _attention_model(run)
     paths: list[Path] = []
-    for bundle, _fold, batch, maps in _attention_batches(run):
+    for batch in _loader(fold.test, run.values):
+        maps = _input_sized_maps(model, batch, run.device)
         for i in range(len(batch["id"])):
             if len(paths) == count:
                 return paths
@@ -168,14 +174,15 @@ def localise(run: FinishedRun, heuristic: localisation.Heuristic) -> tuple[Path,
     """Boxes from the attention maps of every test image; against the test
     set's ground-truth ``boxes`` (where its dataset has them) the per-class
     IoU table of AG-Sononet's Table 3. Writes eval/localisation.csv."""
+    bundle, fold, model = _attention_model(run)
+    truth = getattr(fold.test, "boxes", None)
+    if truth is None or all(b is None for b in truth):
+        raise ConfigError(f"The test set of {run.run_dir} has no ground-truth boxes (the synthetic {run.dataset.name} set writes them), so localisation cannot be scored.")
+    names = bundle.info.get("classes")
+    position = {item_id: k for k, item_id in enumerate(fold.test.ids)}
     ious, classes, rows = [], [], []
-    names = None
-    for bundle, fold, batch, maps in _attention_batches(run):
-        truth = getattr(fold.test, "boxes", None)
-        if truth is None or all(b is None for b in truth):
-            raise ConfigError(f"The test set of {run.run_dir} has no ground-truth boxes (the synthetic {run.dataset.name} set writes them), so localisation cannot be scored.")
-        names = bundle.info.get("classes")
-        position = {item_id: k for k, item_id in enumerate(fold.test.ids)}
+    for batch in _loader(fold.test, run.values):
+        maps = _input_sized_maps(model, batch, run.device)
         for i, item_id in enumerate(batch["id"]):
             gt = truth[position[item_id]]
             if gt is None:  # background images have no object

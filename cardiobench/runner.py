@@ -118,11 +118,15 @@ def _metric_dict(values: Mapping[str, MetricValue]) -> dict[str, dict[str, float
     return {k: {f: (x if math.isfinite(x) else None) for f, x in v.as_dict().items()} for k, v in values.items()}
 
 
-def _baseline_predictions(task: TaskSpec, train_targets: np.ndarray, n: int) -> np.ndarray | None:
+def _baseline_predictions(task: TaskSpec, train_targets: np.ndarray, preds: Predictions) -> np.ndarray | None:
+    """The task's constant baseline for every test item; class scores are padded
+    with zeros to the model's classes (those absent from training)."""
     if task.reference_baseline is None:
         return None
     constant = np.asarray(task.reference_baseline(train_targets), dtype=np.float64)
-    return np.broadcast_to(constant, (n,) + constant.shape).copy()
+    if preds.y_pred.ndim == 2 and constant.ndim == 1 and len(constant) < preds.y_pred.shape[1]:
+        constant = np.pad(constant, (0, preds.y_pred.shape[1] - len(constant)))
+    return np.broadcast_to(constant, (len(preds),) + constant.shape).copy()
 
 
 @dataclass
@@ -200,7 +204,7 @@ class _Run:
         preds, _, throughput = collect(model, test, self.device, bool(train_cfg["amp"]), "test", with_loss=False)
         targets = bundle.train_targets[index] if bundle.train_targets else np.empty(0)
         analysis = self.analyse(model, fold)
-        baseline = _baseline_predictions(self.resolved.task, targets, len(preds))
+        baseline = _baseline_predictions(self.resolved.task, targets, preds)
         result = _FoldResult(fold.name, preds, fit.best_epoch + 1, fit.history, fit.train_seconds, fit.train_samples, throughput, baseline, parameter_count(model), analysis)
         atomic.write_text(done, json.dumps(result.to_json()))
         return result

@@ -75,3 +75,12 @@ def test_sufficient_statistics_give_the_library_value(registry, name):
     if name in ("accuracy", "auc", "precision-macro", "recall-macro", "f1-macro"):
         labels, three = rng.integers(0, 3, 50), rng.dirichlet([1, 1, 1], 50)
         assert metric.from_stats(metric.item_stats(labels, three)) == pytest.approx(metric.fn(labels, three))
+
+
+def test_class_share_baseline_covers_classes_absent_from_training(registry):
+    from cardiobench.runner import _baseline_predictions
+
+    preds = Predictions(["a", "b"], np.array([0, 3]), np.full((2, 4), 0.25))
+    baseline = _baseline_predictions(registry.task("fetal-planes"), np.array([0, 0, 1, 2]), preds)
+    assert baseline.shape == (2, 4) and np.allclose(baseline[0], [0.5, 0.25, 0.25, 0.0])
+    assert registry.metric("f1-macro").fn(preds.y_true, baseline) == pytest.approx(1 / 3)

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 
 from cardiobench import plotting
 from cardiobench.engine.loop import Predictions
+from cardiobench.evaluation import class_shares
 from cardiobench.specs import TaskSpec
 from cardiobench_ecg.analysis import analyse
 from cardiobench_ecg.segments import CLASSES
 
 PRESETS = Path(__file__).parent / "presets"
 CITATION = "Attention based joint learning for supervised electrocardiogram arrhythmia differentiation with unsupervised abnormal beat segmentation (../shared/papers/ecg-attention-joint-seg-cls.txt)"
-
-
-def class_prior(train_labels: np.ndarray) -> np.ndarray:
-    """The trivial baseline: every segment scored with the training class shares."""
-    return np.bincount(np.asarray(train_labels, dtype=np.int64), minlength=len(CLASSES)) / max(len(train_labels), 1)
 
 
 def roc_plot(preds: Predictions, out: Path) -> list[Path]:
@@ -35,7 +30,7 @@ ECG_PVC_APB = TaskSpec(
     metrics=("auc", "accuracy", "sensitivity", "specificity"),
     rank_metric="auc",
     presets_dir=PRESETS / "ecg-pvc-apb",
-    reference_baseline=class_prior,
+    reference_baseline=class_shares,
     reference_baseline_name="training class prior",
     plots=roc_plot,
     analysis=analyse,

@@ -14,6 +14,7 @@ from torch.utils.data import default_collate
 
 from cardiobench import plotting
 from cardiobench.engine.loop import Predictions
+from cardiobench.evaluation import class_shares
 from cardiobench.specs import Fold, TaskSpec
 from cardiobench_fetal.planes.layout import CLASSES, MACHINES
 
@@ -21,12 +22,6 @@ PRESETS = Path(__file__).parent / "presets"
 CITATION = "Schlemper et al., Attention-Gated Networks for Improving Ultrasound Scan Plane Detection, MIDL 2018 (../shared/papers/ag-sononet-fetal-planes.txt)"
 TIMING_BATCH = 16
 TIMING_REPEATS = 3
-
-
-def class_prior(train_labels: np.ndarray) -> np.ndarray:
-    """The trivial baseline: every image scored with the training class shares."""
-    labels = np.asarray(train_labels, dtype=np.int64)
-    return np.bincount(labels, minlength=int(labels.max()) + 1) / max(len(labels), 1)
 
 
 def machine_of(ids: list[str] | tuple[str, ...], machine: str) -> np.ndarray:
@@ -86,7 +81,7 @@ FETAL_PLANES = TaskSpec(
     metrics=("f1-macro", "accuracy", "precision-macro", "recall-macro"),
     rank_metric="f1-macro",
     presets_dir=PRESETS / "fetal-planes",
-    reference_baseline=class_prior,
+    reference_baseline=class_shares,
     reference_baseline_name="training class prior",
     plots=plots,
     subsets={_subset_name(m): (lambda ids, m=m: machine_of(ids, m)) for m in MACHINES},

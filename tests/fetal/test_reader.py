@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from cardiobench.errors import DataError
 from cardiobench.specs import DataRequest
@@ -80,11 +81,7 @@ def test_augmentation_is_drawn_per_seed_epoch_and_image(planes_folder: Path, fet
     train.set_epoch(4)
     b = train[2]["input"]
     train.set_epoch(3)
-    assert torch_equal(a, train[2]["input"]) and not torch_equal(a, b)
-
-
-def torch_equal(a, b) -> bool:
-    return bool((a == b).all())
+    assert torch.equal(a, train[2]["input"]) and not torch.equal(a, b)
 
 
 def test_every_bad_row_and_image_is_named_at_once(planes_copy: Path, fetal_config: dict):
