@@ -198,3 +198,13 @@ def test_pooled_interval_of_a_cross_validated_run_brackets_its_fold_mean(registr
     broken = _cv_record(y, scores, [200, 200])
     broken["folds"][1]["n_test"] = 150  # fold sizes that do not add up to the items
     assert pooled_ci([broken], auc) == (None, None)
+
+
+def test_comparison_of_an_undefined_metric():
+    from cardiobench.leaderboard import Comparison, comparison_table
+
+    both = Comparison("r", "m", 0, "accuracy/empty-subset", None, None)
+    lost = Comparison("r", "m", 0, "accuracy", 0.5, None)
+    near = Comparison("r", "m", 0, "accuracy", 0.5, 0.505)
+    assert both.ok and not lost.ok and near.ok and near.difference == pytest.approx(0.005)
+    assert comparison_table([both, lost])["difference"].to_list() == [None, None]

@@ -148,12 +148,20 @@ class Comparison:
     model: str
     seed: int
     metric: str
-    recorded: float
-    now: float
+    recorded: float | None
+    now: float | None
+
+    @property
+    def difference(self) -> float | None:
+        """now - recorded; None where the metric is undefined (e.g. an empty subset)."""
+        return None if self.now is None or self.recorded is None else self.now - self.recorded
 
     @property
     def ok(self) -> bool:
-        return abs(self.now - self.recorded) <= TOLERANCE_ABS + TOLERANCE_REL * abs(self.recorded)
+        """Within tolerance, or undefined in both (null in the record and now)."""
+        if self.difference is None:
+            return self.now is None and self.recorded is None
+        return abs(self.difference) <= TOLERANCE_ABS + TOLERANCE_REL * abs(self.recorded)
 
 
 def reproduce(store: Store, registry: Registry, task: str | None, preset: str, runs_dir: Path | None = None, device: str = "cpu") -> tuple[list[Comparison], list[str]]:
@@ -190,7 +198,7 @@ def reproduce(store: Store, registry: Registry, task: str | None, preset: str, r
 
 def comparison_table(comparisons: list[Comparison]) -> pl.DataFrame:
     return pl.DataFrame(
-        [{"run": c.run_id, "model": c.model, "seed": c.seed, "metric": c.metric, "recorded": c.recorded, "now": c.now, "difference": c.now - c.recorded, "within tolerance": c.ok} for c in comparisons]
+        [{"run": c.run_id, "model": c.model, "seed": c.seed, "metric": c.metric, "recorded": c.recorded, "now": c.now, "difference": c.difference, "within tolerance": c.ok} for c in comparisons]
     )
 
 
