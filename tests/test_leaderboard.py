@@ -208,3 +208,19 @@ def test_comparison_of_an_undefined_metric():
     near = Comparison("r", "m", 0, "accuracy", 0.5, 0.505)
     assert both.ok and not lost.ok and near.ok and near.difference == pytest.approx(0.005)
     assert comparison_table([both, lost])["difference"].to_list() == [None, None]
+
+
+def test_reproduce_reruns_only_the_newest_table_version(board: Path):
+    from cardiobench.leaderboard import _newest_table_records
+    from cardiobench.leaderboard.store import Store
+
+    records_dir = board / "lvef" / "records"
+    record = json.loads(next(records_dir.glob("*r3d*.json")).read_text())
+    record["dataset"]["fingerprint"] = "0" * 64  # the same protocol on data that came out differently
+    record["run_id"] += "-newdata"
+    (records_dir / f"{record['run_id']}.json").write_text(json.dumps(record))
+    notes: list[str] = []
+    chosen = _newest_table_records(Store(board), "lvef", "ci", notes)
+    assert [r["run_id"] for r in chosen] == [record["run_id"]]
+    assert len(notes) == 1 and "superseded by v2" in notes[0]
+    (records_dir / f"{record['run_id']}.json").unlink()

@@ -164,16 +164,29 @@ class Comparison:
         return abs(self.difference) <= TOLERANCE_ABS + TOLERANCE_REL * abs(self.recorded)
 
 
+def _newest_table_records(store: Store, task: str, preset: str, notes: list[str]) -> list[dict[str, Any]]:
+    """The records of the newest version of each of ``task``'s ``preset`` tables."""
+    newest: dict[str, Table] = {}
+    versions = [t for t in store.tables(task, store.ledger(task)) if t.preset == preset]
+    for table in versions:
+        if table.data not in newest or table.version > newest[table.data].version:
+            newest[table.data] = table
+    for table in versions:
+        if newest[table.data] is not table:
+            notes.append(f"{task}/{table.stem}: superseded by v{newest[table.data].version}; its {len(table.records)} record(s) are not re-run")
+    return [r for table in newest.values() for r in table.records]
+
+
 def reproduce(store: Store, registry: Registry, task: str | None, preset: str, runs_dir: Path | None = None, device: str = "cpu") -> tuple[list[Comparison], list[str]]:
-    """Re-run every recorded run of ``preset`` whose task and preset versions
-    are current; returns the comparisons and notes on skipped records."""
+    """Re-run every record of the newest version of each ``preset`` table
+    (older versions are history: their data or protocol identity is not the
+    current one) whose task and preset versions are current; returns the
+    comparisons and notes on skipped records."""
     comparisons, notes = [], []
     scratch = Path(runs_dir) if runs_dir else Path(tempfile.mkdtemp(prefix="cardiobench-reproduce-"))
     for task_name in [task] if task else store.tasks():
         spec = registry.task(task_name)
-        for record in store.records(task_name):
-            if record["preset"]["name"] != preset:
-                continue
+        for record in _newest_table_records(store, task_name, preset, notes):
             if record["task"]["version"] != spec.version:
                 notes.append(f"{record['run_id']}: task version {record['task']['version']} is not the current {spec.version}; skipped")
                 continue
