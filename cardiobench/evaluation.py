@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.metrics import precision_recall_fscore_support
 
-from cardiobench.engine.loop import Predictions
-from cardiobench.specs import MetricSpec
+from cardiobench.engine.loop import Predictions, mean_by_key
+from cardiobench.specs import Grouping, MetricSpec
 
 
 @dataclass(frozen=True)
@@ -98,9 +98,11 @@ def score(
     resamples: int,
     seed: int,
     subsets: Mapping[str, Callable[[Sequence[str]], np.ndarray]] | None = None,
+    groupings: Sequence[tuple[Grouping, Sequence[MetricSpec]]] = (),
 ) -> dict[str, MetricValue]:
     """Every metric on ``predictions`` with its bootstrap interval, then on each
-    subset of items as ``<metric>/<subset>``."""
+    subset of items as ``<metric>/<subset>``, then each grouping's metrics on
+    the predictions averaged per group as ``<metric>/<grouping>``."""
     groups: dict[str, np.ndarray | None] = {"": None}
     groups.update({name: np.asarray(select(predictions.ids), dtype=bool) for name, select in (subsets or {}).items()})
     out = {}
@@ -109,7 +111,16 @@ def score(
         y_pred = predictions.y_pred if keep is None else predictions.y_pred[keep]
         for i, metric in enumerate(metrics):
             out[metric.name + (f"/{suffix}" if suffix else "")] = metric_value(metric, y_true, y_pred, resamples, seed + i)
+    for grouping, grouped_metrics in groupings:
+        grouped = group_means(predictions, grouping.key)
+        for i, metric in enumerate(grouped_metrics):
+            out[f"{metric.name}/{grouping.name}"] = metric_value(metric, grouped.y_true, grouped.y_pred, resamples, seed + i)
     return out
+
+
+def group_means(predictions: Predictions, key: Callable[[str], str]) -> Predictions:
+    """Predictions averaged over the items sharing ``key(id)``."""
+    return mean_by_key([key(i) for i in predictions.ids], predictions.y_true, predictions.y_pred)
 
 
 def per_class(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str]) -> dict[str, dict[str, float | int]]:

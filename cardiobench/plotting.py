@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -62,3 +63,10 @@ def roc_curves(y_true: np.ndarray, scores: np.ndarray, out_dir: Path, class_name
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title=f"ROC, one class vs rest (n = {len(y_true)})")
     ax.legend(loc="lower right")
     return save(fig, out_dir / "roc.png")
+
+
+def grey_preview(image: Any, _info: Any = None) -> np.ndarray:
+    """A (1, H, W) image tensor (e.g. whitened) as RGB uint8, stretched to its range."""
+    grey = image[0].float().cpu().numpy()
+    grey = (grey - grey.min()) / max(float(grey.max() - grey.min()), 1e-6)
+    return np.repeat((255 * grey).astype(np.uint8)[..., None], 3, axis=2)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from cardiobench.engine.loop import EpochLoader, Predictions, Selection, Trainer
 from cardiobench.engine.seeding import derive_seed, seed_everything
 from cardiobench.errors import CardiobenchError, ConfigError
 from cardiobench.evaluation import MetricValue, fold_mean, per_class, score
+from cardiobench.run_outputs import FoldResult, pooled, predictions_frame, save_maps
 from cardiobench.registry import Registry
 from cardiobench.specs import DataBundle, DataRequest, Fold, MetricSpec, ModelSpec, TaskSpec, parameter_count
 from cardiobench.tables import markdown
@@ -129,43 +130,6 @@ def _baseline_predictions(task: TaskSpec, train_targets: np.ndarray, preds: Pred
     return np.broadcast_to(constant, (len(preds),) + constant.shape).copy()
 
 
-@dataclass
-class _FoldResult:
-    name: str
-    predictions: Predictions
-    best_epoch: int
-    history: list[dict[str, float]]
-    train_seconds: float
-    train_samples: int
-    eval_throughput: float
-    baseline: np.ndarray | None
-    parameters: int
-    analysis: dict[str, float]
-
-    def to_json(self) -> dict[str, Any]:
-        p = self.predictions
-        return {
-            "name": self.name,
-            "ids": p.ids,
-            "y_true": p.y_true.tolist(),
-            "y_pred": p.y_pred.tolist(),
-            "baseline": None if self.baseline is None else self.baseline.tolist(),
-            "best_epoch": self.best_epoch,
-            "history": self.history,
-            "train_seconds": self.train_seconds,
-            "train_samples": self.train_samples,
-            "eval_throughput": self.eval_throughput,
-            "parameters": self.parameters,
-            "analysis": self.analysis,
-        }
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> _FoldResult:
-        preds = Predictions(d["ids"], np.asarray(d["y_true"]), np.asarray(d["y_pred"], dtype=np.float64))
-        baseline = None if d["baseline"] is None else np.asarray(d["baseline"], dtype=np.float64)
-        return cls(d["name"], preds, d["best_epoch"], d["history"], d["train_seconds"], d["train_samples"], d["eval_throughput"], baseline, d["parameters"], d.get("analysis", {}))
-
-
 class _Run:
     """The work of one run directory."""
 
@@ -177,11 +141,11 @@ class _Run:
         self.device = devices.resolve_device(request.device)
         self.metrics: list[MetricSpec] = [registry.metric(m) for m in resolved.task.metrics]
 
-    def fold(self, fold: Fold, index: int, bundle: DataBundle, multi: bool) -> _FoldResult:
+    def fold(self, fold: Fold, index: int, bundle: DataBundle, multi: bool) -> FoldResult:
         done = self.run_dir / "folds" / f"{fold.name}.json"
         if done.exists():
             self.log(f"fold {fold.name}: already finished, reusing {done}")
-            return _FoldResult.from_json(json.loads(done.read_text()))
+            return FoldResult.load(done)
         train_cfg, eval_cfg = self.values["train"], self.values["eval"]
         seed = derive_seed(self.request.seed, "fold", fold.name) % 2**31
         seed_everything(seed)
@@ -205,8 +169,8 @@ class _Run:
         targets = bundle.train_targets[index] if bundle.train_targets else np.empty(0)
         analysis = self.analyse(model, fold)
         baseline = _baseline_predictions(self.resolved.task, targets, preds)
-        result = _FoldResult(fold.name, preds, fit.best_epoch + 1, fit.history, fit.train_seconds, fit.train_samples, throughput, baseline, parameter_count(model), analysis)
-        atomic.write_text(done, json.dumps(result.to_json()))
+        result = FoldResult(fold.name, preds, fit.best_epoch + 1, fit.history, fit.train_seconds, fit.train_samples, throughput, baseline, parameter_count(model), analysis)
+        result.save(done.parent)
         return result
 
     def analyse(self, model: torch.nn.Module, fold: Fold) -> dict[str, float]:
@@ -221,19 +185,43 @@ class _Run:
             self.log(f"[{fold.name}] analysis {name}: {value:.4g}")
         return {name: float(value) for name, value in values.items()}
 
-    def score(self, preds: Predictions, salt: str) -> dict[str, MetricValue]:
-        return score(self.metrics, preds, int(self.values["eval"]["bootstrap"]), derive_seed(self.request.seed, "bootstrap", salt) % 2**31, self.resolved.task.subsets)
+    def score(self, preds: Predictions, salt: str, task: TaskSpec | None = None) -> dict[str, MetricValue]:
+        """Every metric of ``task`` (the run's by default) with its interval."""
+        task = task or self.resolved.task
+        metrics = [self.registry.metric(m) for m in task.metrics]
+        groupings = [(g, [self.registry.metric(m) for m in g.metrics]) for g in task.groupings]
+        return score(metrics, preds, int(self.values["eval"]["bootstrap"]), derive_seed(self.request.seed, "bootstrap", salt) % 2**31, task.subsets, groupings)
+
+    def score_folds(self, named: list[tuple[str, Predictions]], task: TaskSpec | None = None, salt: str = "") -> tuple[dict[str, MetricValue], list[dict[str, MetricValue]]]:
+        """(headline metrics, per-fold metrics): a cross-validated run's
+        headline is the mean over folds, as papers report."""
+        if len(named) == 1:
+            metrics = self.score(named[0][1], salt + "pooled", task)
+            return metrics, [metrics]
+        per_fold = [self.score(p, salt + name, task) for name, p in named]
+        return {metric: fold_mean([fold[metric] for fold in per_fold]) for metric in per_fold[0]}, per_fold
+
+    def joint_tasks(self, results: list[FoldResult]) -> list[str]:
+        """The other registered tasks a multi-task model predicted in every fold."""
+        found = set.intersection(*(set(r.predictions.joint) for r in results))
+        return sorted(name for name in found if name != self.resolved.task.name and name in self.registry.tasks)
+
+    def joint_record(self, results: list[FoldResult]) -> dict[str, Any]:
+        """A multi-task model's metrics for each joint task, as the record's ``joint``."""
+        out = {}
+        for task_name in self.joint_tasks(results):
+            task = self.registry.task(task_name)
+            named = [(r.name, r.predictions.joint[task_name]) for r in results]
+            metrics, per_fold = self.score_folds(named, task, f"joint-{task_name}-")
+            entry = {"version": task.version, "metrics": _metric_dict(metrics), "folds": [{"name": n, "metrics": _metric_dict(m), "n_test": len(p)} for (n, p), m in zip(named, per_fold)]}
+            joined = pooled(named)
+            if joined.y_pred.ndim <= 2:
+                entry["test_items"] = {"ids": joined.ids, "y_true": joined.y_true.tolist(), "y_pred": joined.y_pred.tolist()}
+            out[task_name] = entry
+        return out
 
 
-def _pool(results: list[_FoldResult]) -> Predictions:
-    return Predictions(
-        [f"{r.name}/{i}" if len(results) > 1 else i for r in results for i in r.predictions.ids],
-        np.concatenate([r.predictions.y_true for r in results]),
-        np.concatenate([r.predictions.y_pred for r in results]),
-    )
-
-
-def _mean_analysis(results: list[_FoldResult]) -> dict[str, float]:
+def _mean_analysis(results: list[FoldResult]) -> dict[str, float]:
     """Each analysis number averaged over the folds that report it (NaN-free)."""
     names = sorted({name for r in results for name in r.analysis})
     out = {}
@@ -244,52 +232,23 @@ def _mean_analysis(results: list[_FoldResult]) -> dict[str, float]:
     return out
 
 
-def _predictions_frame(results: list[_FoldResult]) -> pl.DataFrame:
-    """One row per test item: values, per-class scores, or for maps (masks)
-    the true and predicted pixel counts (the maps go to predictions.npz)."""
-    frames = []
-    for r in results:
-        p = r.predictions
-        cols: dict[str, Any] = {"fold": [r.name] * len(p), "id": p.ids}
-        if p.y_pred.ndim > 2:
-            cols["true_pixels"] = (p.y_true > 0.5).reshape(len(p), -1).sum(axis=1)
-            cols["predicted_pixels"] = (p.y_pred > 0.5).reshape(len(p), -1).sum(axis=1)
-        elif p.y_pred.ndim == 2:
-            cols["y_true"] = p.y_true
-            cols.update({f"score_{k}": p.y_pred[:, k] for k in range(p.y_pred.shape[1])})
-        else:
-            cols["y_true"], cols["y_pred"] = p.y_true, p.y_pred
-        frames.append(pl.DataFrame(cols))
-    return pl.concat(frames)
-
-
-def _save_maps(path: Path, results: list[_FoldResult]) -> None:
-    """Map predictions (segmentation masks) as float16 probabilities and uint8 truth."""
-    ids = np.array([f"{r.name}/{i}" for r in results for i in r.predictions.ids])
-    truth = np.concatenate([(r.predictions.y_true > 0.5).astype(np.uint8) for r in results])
-    prob = np.concatenate([r.predictions.y_pred.astype(np.float16) for r in results])
-    atomic.write_with(path, lambda handle: np.savez_compressed(handle, ids=ids, y_true=truth, y_pred=prob))
-
-
 def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str, wall_start: float) -> RunOutcome:
     request, resolved = run.request, run.resolved
     multi = len(bundle.folds) > 1
     results = [run.fold(fold, i, bundle, multi) for i, fold in enumerate(bundle.folds)]
 
-    pooled = _pool(results)
-    metrics = run.score(pooled, "pooled")
-    folds, per_fold = [], []
-    for r in results:
-        per_fold.append(run.score(r.predictions, r.name) if multi else metrics)
-        folds.append({"name": r.name, "metrics": _metric_dict(per_fold[-1]), "best_epoch": r.best_epoch, "n_test": len(r.predictions), "history": r.history})
+    named = [(r.name, r.predictions) for r in results]
+    joined = pooled(named)
+    metrics, per_fold = run.score_folds(named)
+    folds = []
+    for r, fold_metrics in zip(results, per_fold):
+        folds.append({"name": r.name, "metrics": _metric_dict(fold_metrics), "best_epoch": r.best_epoch, "n_test": len(r.predictions), "history": r.history})
         if r.analysis:
             folds[-1]["analysis"] = r.analysis
-    if multi:  # the headline value of a cross-validated run is the mean over folds, as papers report
-        metrics = {name: fold_mean([fold[name] for fold in per_fold]) for name in metrics}
 
     baseline_record = None
     if all(r.baseline is not None for r in results) and resolved.task.reference_baseline is not None:
-        base_pred = Predictions(pooled.ids, pooled.y_true, np.concatenate([r.baseline for r in results]))
+        base_pred = Predictions(joined.ids, joined.y_true, np.concatenate([r.baseline for r in results]))
         baseline_record = {"name": resolved.task.reference_baseline_name, "metrics": _metric_dict(run.score(base_pred, "baseline"))}
 
     task, model_spec = resolved.task, resolved.model
@@ -325,27 +284,38 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
     if analysis:
         record["analysis"] = analysis
     class_names = bundle.info.get("classes")
-    if class_names and pooled.y_pred.ndim == 2 and len(class_names) == pooled.y_pred.shape[1]:
-        record["per_class"] = per_class(pooled.y_true, pooled.y_pred, class_names)
-    if pooled.y_pred.ndim <= 2:
-        record["test_items"] = {"ids": pooled.ids, "y_true": pooled.y_true.tolist(), "y_pred": pooled.y_pred.tolist()}
+    if class_names and joined.y_pred.ndim == 2 and len(class_names) == joined.y_pred.shape[1]:
+        record["per_class"] = per_class(joined.y_true, joined.y_pred, class_names)
+    if joined.y_pred.ndim <= 2:
+        record["test_items"] = {"ids": joined.ids, "y_true": joined.y_true.tolist(), "y_pred": joined.y_pred.tolist()}
+    joint = run.joint_record(results)
+    if joint:
+        record["joint"] = joint
     problems = records.problems(record)
     if problems:
         raise CardiobenchError(f"Internal error: the run record of {run.run_dir} fails its schema: {'; '.join(problems)}")
 
-    frame = _predictions_frame(results)
-    atomic.write_with(run.run_dir / "predictions.csv", frame.write_csv)
-    if pooled.y_pred.ndim > 2:
-        _save_maps(run.run_dir / "predictions.npz", results)
-    if task.plots is not None:
-        for path in task.plots(pooled, run.run_dir / "plots"):
-            run.log(f"plot: {path}")
+    atomic.write_with(run.run_dir / "predictions.csv", predictions_frame(results).write_csv)
+    if joined.y_pred.ndim > 2:
+        save_maps(run.run_dir / "predictions.npz", named)
+    _plots(run, task, joined, results)
     records.write(run.run_dir / records.RECORD_FILE, record)
     for fold in bundle.folds:  # a finished run needs only its best weights
         (run.run_dir / "checkpoints" / fold.name / "last.pt").unlink(missing_ok=True)
     run.log(summary(record, run.metrics))
     run.log(f"run directory: {run.run_dir}")
     return RunOutcome(run.run_dir, record)
+
+
+def _plots(run: _Run, task: TaskSpec, joined: Predictions, results: list[FoldResult]) -> None:
+    """The task's plots, and each joint task's under ``plots/<task>/``."""
+    jobs = [(task, joined, run.run_dir / "plots")]
+    for name in run.joint_tasks(results):
+        jobs.append((run.registry.task(name), pooled([(r.name, r.predictions.joint[name]) for r in results]), run.run_dir / "plots" / name))
+    for spec, predictions, folder in jobs:
+        if spec.plots is not None:
+            for path in spec.plots(predictions, folder):
+                run.log(f"plot: {path}")
 
 
 def summary(record: Mapping[str, Any], metrics: list[MetricSpec]) -> str:
@@ -365,6 +335,9 @@ def summary(record: Mapping[str, Any], metrics: list[MetricSpec]) -> str:
         rows.append(row)
     header = f"{record['task']['name']} / {record['model']['name']} / {record['dataset']['name']} / preset {record['preset']['name']} / seed {record['seed']}"
     text = f"\n{header} (test split, n = {sum(f['n_test'] for f in record['folds'])})\n" + markdown(pl.DataFrame(rows))
+    for task_name, joint in record.get("joint", {}).items():
+        rows = [{"metric": name, "value": m["value"], "95% CI": f"{m['ci_low']:.4g} to {m['ci_high']:.4g}" if m["ci_low"] is not None else "n/a"} for name, m in joint["metrics"].items()]
+        text += f"\n\njoint task {task_name} (the same model's other head, same test items)\n" + markdown(pl.DataFrame(rows))
     if record.get("per_class"):
         table = pl.DataFrame([{"class": name, **values} for name, values in record["per_class"].items()])
         text += "\n\nper class (pooled test predictions)\n" + markdown(table)

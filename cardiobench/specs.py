@@ -125,6 +125,32 @@ def _version_problems(version: Any) -> list[str]:
 
 
 @dataclass(frozen=True)
+class Grouping:
+    """Items scored together: predictions of the items sharing ``key(id)`` are
+    averaged (e.g. a patient's slices), then scored with ``metrics``, reported
+    as ``<metric>/<name>`` (e.g. ``auc/patient``)."""
+
+    name: str
+    key: Callable[[str], str]
+    metrics: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ConsistencyCheck:
+    """A relation a task's metrics must satisfy, used to audit reported numbers.
+
+    ``holds(values)`` gets a row's values of ``metrics`` (every one present)
+    and returns whether the relation holds; ``statement`` says it in words
+    (shown beside a row that violates it).
+    """
+
+    name: str
+    metrics: tuple[str, ...]
+    holds: Callable[[Mapping[str, float]], bool]
+    statement: str
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     """A benchmark task: what is predicted, from which dataset, scored how.
 
@@ -139,7 +165,10 @@ class TaskSpec:
     turns one input item into an RGB uint8 image (for overlays such as CAMs).
     ``analysis(model, fold, device, out_dir)`` runs after each fold's test with
     the selected weights and returns extra numbers for the run record (averaged
-    over folds), writing any plots under ``out_dir``.
+    over folds), writing any plots under ``out_dir``. ``groupings`` score
+    predictions averaged over groups of items (e.g. per patient);
+    ``checks`` are relations between the task's metrics that audit the
+    papers' reported numbers (:mod:`cardiobench.audit`).
     """
 
     name: str
@@ -157,6 +186,8 @@ class TaskSpec:
     subsets: Mapping[str, Callable[[Sequence[str]], np.ndarray]] = field(default_factory=dict)
     preview: Callable[[torch.Tensor, Mapping[str, Any]], np.ndarray] | None = None
     analysis: Callable[[nn.Module, Fold, torch.device, Path], dict[str, float]] | None = None
+    groupings: tuple[Grouping, ...] = ()
+    checks: tuple[ConsistencyCheck, ...] = ()
 
     def problems(self) -> list[str]:
         out = _name_problems("task", self.name) + _version_problems(self.version)

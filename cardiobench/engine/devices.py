@@ -32,8 +32,8 @@ def describe(device: torch.device) -> str:
 
 
 def to_device(batch: Mapping[str, Any], device: torch.device) -> dict[str, Any]:
-    """Move every tensor of a batch dict to ``device`` (non-blocking)."""
-    return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+    """Move every tensor of a batch dict (and of dicts inside it) to ``device`` (non-blocking)."""
+    return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else to_device(v, device) if isinstance(v, Mapping) else v for k, v in batch.items()}
 
 
 def prepare_model(model: nn.Module, device: torch.device) -> nn.Module:

@@ -32,11 +32,14 @@ from cardiobench.errors import CardiobenchError
 
 @dataclass
 class Predictions:
-    """Per-sample predictions: ``y_pred`` is (N,) values or (N, K) scores."""
+    """Per-sample predictions: ``y_pred`` is (N,) values, (N, K) scores or
+    (N, H, W) maps. ``joint`` holds a multi-task model's predictions of the
+    same items for other tasks, by task name."""
 
     ids: list[str]
     y_true: np.ndarray
     y_pred: np.ndarray
+    joint: dict[str, Predictions] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -120,17 +123,16 @@ def _autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContext
     return torch.autocast(device_type="cuda", dtype=dtype)
 
 
-def _aggregate(ids: list[str], y_true: list[np.ndarray], y_pred: list[np.ndarray]) -> Predictions:
-    """Average predictions sharing an id, in order of first appearance."""
-    true = np.concatenate(y_true)
-    pred = np.concatenate(y_pred).astype(np.float64)
-    unique, first, inverse = np.unique(np.asarray(ids), return_index=True, return_inverse=True)
+def mean_by_key(keys: list[str], y_true: np.ndarray, y_pred: np.ndarray) -> Predictions:
+    """Predictions averaged over the items sharing a key (targets: the key's
+    first item's), keys in order of first appearance."""
+    pred = np.asarray(y_pred, dtype=np.float64)
+    unique, first, inverse = np.unique(np.asarray(keys), return_index=True, return_inverse=True)
     order = np.argsort(first)
     sums = np.zeros((len(unique),) + pred.shape[1:])
     np.add.at(sums, inverse, pred)
     counts = np.bincount(inverse, minlength=len(unique)).reshape((-1,) + (1,) * (pred.ndim - 1))
-    means = sums / counts
-    return Predictions([str(unique[i]) for i in order], true[first[order]], means[order])
+    return Predictions([str(unique[i]) for i in order], np.asarray(y_true)[first[order]], (sums / counts)[order])
 
 
 @torch.no_grad()
@@ -142,11 +144,18 @@ def collect(
     desc: str = "eval",
     with_loss: bool = True,
 ) -> tuple[Predictions, float, float]:
-    """(predictions averaged per id, mean loss per batch item, items per second)."""
+    """(predictions averaged per id, mean loss per batch item, items per second).
+
+    A model with ``joint_predict(outputs) -> {task: prediction}`` run on
+    batches with ``targets`` (``{task: target}``) also gives its predictions
+    for those tasks, in ``Predictions.joint``.
+    """
     model.eval()
     ids: list[str] = []
     trues: list[np.ndarray] = []
     preds: list[np.ndarray] = []
+    joint_predict = getattr(model, "joint_predict", None)
+    joint: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
     loss_sum, items = torch.zeros((), device=device), 0
     start = time.perf_counter()
     for batch in progress.bar(batches, desc=desc, unit="batch"):
@@ -159,9 +168,15 @@ def collect(
         ids.extend(batch["id"])
         trues.append(batch["target"].detach().cpu().numpy())
         preds.append(pred.detach().float().cpu().numpy())
+        if joint_predict is not None and "targets" in batch:
+            for task, task_pred in joint_predict(outputs).items():
+                joint.setdefault(task, ([], []))[0].append(batch["targets"][task].detach().cpu().numpy())
+                joint[task][1].append(task_pred.detach().float().cpu().numpy())
         items += len(batch["id"])
     seconds = time.perf_counter() - start
-    return _aggregate(ids, trues, preds), float(loss_sum) / max(items, 1), items / seconds if seconds > 0 else 0.0
+    predictions = mean_by_key(ids, np.concatenate(trues), np.concatenate(preds))
+    predictions.joint = {task: mean_by_key(ids, np.concatenate(t), np.concatenate(p)) for task, (t, p) in joint.items()}
+    return predictions, float(loss_sum) / max(items, 1), items / seconds if seconds > 0 else 0.0
 
 
 @dataclass

@@ -50,7 +50,7 @@ def build(store: Store, registry: Registry) -> Built:
         ledger = store.ledger(task_name)
         for table in store.tables(task_name, ledger):
             reproduced = tables.rank(tables.reproduced_rows(table, metrics), registry.metric(task.rank_metric))
-            reported = tables.reported_rows(registry.reported_for(task_name), table.dataset, metrics)
+            reported = tables.reported_rows(registry.reported_for(task_name), table.dataset, metrics, task.checks)
             folder = store.root / task_name
             files[folder / f"{table.stem}.csv"] = tables.csv_text(tables.frame(reproduced + reported, metrics))
             files[folder / f"{table.stem}.md"] = tables.markdown_text(table, reproduced, reported, registry)
@@ -167,7 +167,7 @@ class Comparison:
 def _newest_table_records(store: Store, task: str, preset: str, notes: list[str]) -> list[dict[str, Any]]:
     """The records of the newest version of each of ``task``'s ``preset`` tables."""
     newest: dict[str, Table] = {}
-    versions = [t for t in store.tables(task, store.ledger(task)) if t.preset == preset]
+    versions = [t for t in store.tables(task, store.ledger(task), joint=False) if t.preset == preset]
     for table in versions:
         if table.data not in newest or table.version > newest[table.data].version:
             newest[table.data] = table

@@ -43,6 +43,18 @@ def data_name(record: dict[str, Any]) -> str:
     return record["dataset"]["name"] + ("-synthetic" if synthetic else "")
 
 
+def joint_view(record: dict[str, Any], task: str) -> dict[str, Any]:
+    """A record seen as a record of ``task``, one of its ``joint`` tasks: the
+    same run, model, data and seed, with that task's metrics; ``joint_of``
+    names the task it was run under."""
+    joint = record["joint"][task]
+    view = {k: v for k, v in record.items() if k not in ("joint", "per_class", "reference_baseline", "analysis", "test_items")}
+    view |= {"task": {**record["task"], "name": task, "version": joint["version"]}, "metrics": joint["metrics"], "folds": joint["folds"], "joint_of": record["task"]["name"]}
+    if "test_items" in joint:
+        view["test_items"] = joint["test_items"]
+    return view
+
+
 @dataclass(frozen=True)
 class Table:
     """One version of one table: its records share task, dataset, preset and identity."""
@@ -102,10 +114,20 @@ class Store:
     def ledger_text(self, ledger: dict[str, list[dict[str, Any]]]) -> str:
         return json.dumps({k: ledger[k] for k in sorted(ledger)}, indent=2) + "\n"
 
-    def tables(self, task: str, ledger: dict[str, list[dict[str, Any]]]) -> Iterator[Table]:
-        """Group records into table versions, numbering new identities in ``ledger`` (updated in place)."""
+    def joint_views(self, task: str, native: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Records of other tasks whose multi-task model also scored ``task``,
+        as ``task`` records (:func:`joint_view`), unless ``native`` already
+        holds that model and seed."""
+        taken = {(r["model"]["name"], r["seed"]) for r in native}
+        views = [joint_view(r, task) for other in self.tasks() if other != task for r in self.records(other) if task in r.get("joint", {})]
+        return [v for v in views if (v["model"]["name"], v["seed"]) not in taken]
+
+    def tables(self, task: str, ledger: dict[str, list[dict[str, Any]]], joint: bool = True) -> Iterator[Table]:
+        """Group records (with ``joint`` views of other tasks' multi-task records)
+        into table versions, numbering new identities in ``ledger`` (updated in place)."""
         groups: dict[tuple[str, str, Identity], list[dict[str, Any]]] = {}
-        for record in self.records(task):
+        native = self.records(task)
+        for record in native + (self.joint_views(task, native) if joint else []):
             key = (data_name(record), record["preset"]["name"], Identity.of(record))
             groups.setdefault(key, []).append(record)
         for data, preset, identity in sorted(groups, key=lambda k: (k[0], k[1], min(r["finished_at"] for r in groups[k]))):

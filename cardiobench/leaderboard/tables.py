@@ -14,7 +14,8 @@ import polars as pl
 from cardiobench.evaluation import MetricValue, bootstrap_draws, fold_mean, on_rows, safe_value
 from cardiobench.leaderboard.store import Table
 from cardiobench.registry import Registry
-from cardiobench.specs import MetricSpec, ReportedResult
+from cardiobench.audit import Violation, audit
+from cardiobench.specs import ConsistencyCheck, MetricSpec, ReportedResult
 from cardiobench.tables import markdown
 
 RESAMPLES = 1000
@@ -95,7 +96,8 @@ def rank(rows: list[dict[str, Any]], metric: MetricSpec) -> list[dict[str, Any]]
     return [{"rank": i + 1, **r} for i, r in enumerate(ordered)]
 
 
-def reported_rows(results: Sequence[ReportedResult], dataset: str, metrics: list[MetricSpec]) -> list[dict[str, Any]]:
+def reported_rows(results: Sequence[ReportedResult], dataset: str, metrics: list[MetricSpec], checks: Sequence[ConsistencyCheck] = ()) -> list[dict[str, Any]]:
+    """The papers' rows of ``dataset``; ``audit`` lists the checks each violates."""
     grouped: dict[tuple[str, str, str], dict[str, float]] = {}
     meta: dict[tuple[str, str, str], ReportedResult] = {}
     for r in results:
@@ -104,6 +106,9 @@ def reported_rows(results: Sequence[ReportedResult], dataset: str, metrics: list
         key = (r.table, r.method, r.citation)
         grouped.setdefault(key, {})[r.metric] = r.value
         meta[key] = r
+    flagged: dict[tuple[str, str, str], list[Violation]] = {}
+    for violation in audit(results[0].task, checks, results, dataset) if results else []:
+        flagged.setdefault(violation.row, []).append(violation)
     rows = []
     names = {m.name for m in metrics}
     for key in sorted(grouped):
@@ -113,7 +118,7 @@ def reported_rows(results: Sequence[ReportedResult], dataset: str, metrics: list
         row: dict[str, Any] = {"rank": None, "model": r.model or "", "method": r.method, "parameters": None, "seeds": None}
         for metric in metrics:
             row |= {f"{metric.name}_mean": grouped[key].get(metric.name), f"{metric.name}_sd": None, f"{metric.name}_ci_low": None, f"{metric.name}_ci_high": None}
-        row |= {"source": f"reported ({r.table}, {r.split} split)", "citation": r.citation, "protocol": r.protocol, "cardiobench": "", "date": ""}
+        row |= {"source": f"reported ({r.table}, {r.split} split)", "citation": r.citation, "protocol": r.protocol, "cardiobench": "", "date": "", "audit": flagged.get(key, [])}
         rows.append(row)
     return rows
 
@@ -158,6 +163,9 @@ def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list
         for r in reproduced
     ]
     lines.append(markdown(pl.DataFrame(rows)))
+    joint = sorted({(r["model"]["name"], r["joint_of"]) for r in table.records if "joint_of" in r})
+    if joint:
+        lines += ["", "Multi-task rows: " + "; ".join(f"`{model}` is scored by its {table.task} head in its `{of}` runs (one model, one training, both tasks)" for model, of in joint) + "."]
     if reported:
         lines += [
             "",
@@ -166,11 +174,18 @@ def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list
             f"Numbers the papers state, on the real {table.dataset} data with their own protocols: shown for reference, never ranked against the rows above.",
             "",
         ]
-        shown = [
-            {"method": r["method"], "model": r["model"], "protocol": r["protocol"]} | {m.name: _fmt(r[f"{m.name}_mean"]) for m in metrics} | {"source": r["source"], "citation": r["citation"]}
-            for r in reported
-        ]
-        lines.append(markdown(pl.DataFrame(shown)))
+        notes: list[str] = []
+        shown = []
+        for r in reported:
+            marks = []
+            for violation in r.get("audit", []):
+                notes.append(violation.text())
+                marks.append(f"[{len(notes)}]")
+            shown.append({"method": r["method"], "model": r["model"], "protocol": r["protocol"]} | {m.name: _fmt(r[f"{m.name}_mean"]) for m in metrics} | {"audit": " ".join(marks), "source": r["source"], "citation": r["citation"]})
+        lines.append(markdown(pl.DataFrame(shown) if notes else pl.DataFrame(shown).drop("audit")))
+        if notes:
+            lines += ["", "Audit (`cardiobench audit`): reported numbers that cannot all be right together.", ""]
+            lines += [f"{i}. {note}" for i, note in enumerate(notes, 1)]
     extra = other_reported(registry.reported_for(table.task), table.dataset, metrics)
     if extra:
         lines += ["", "### Other reported numbers", "", "Numbers the papers state beyond the task's metrics (timings, parameters, per-class and localisation tables), for reference.", ""]

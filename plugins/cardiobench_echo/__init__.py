@@ -68,8 +68,8 @@ def cardiobench_models() -> list[ModelSpec]:
         ModelSpec("me", 1, "R(2+1)D-18 + TEA's motion excitation after each stage + ACR (Table 3)", "Li et al., TEA: temporal excitation and aggregation, CVPR 2020; " + STCA_CITATION, ("lvef",), stca.ef_net_builder("me"), stca.ACR_DEFAULTS),
     ]
     segmenter = ModelSpec(
-        "deeplabv3", 1, "torchvision DeepLabV3 with a one-channel head and BCE (ResNet-50 backbone; MobileNetV3 in CPU presets)",
-        "Chen et al., Rethinking atrous convolution for semantic image segmentation, arXiv 1706.05587", ("lvef-seg",), segmentation.build_segmenter, {"backbone": "resnet50"},
+        "deeplabv3", 1, "torchvision DeepLabV3 with a one-channel head, BCE or Jaccard loss (ResNet-50 backbone; MobileNetV3 in CPU presets); also the myo-seg baseline of the cmr plugin",
+        "Chen et al., Rethinking atrous convolution for semantic image segmentation, arXiv 1706.05587", ("lvef-seg", "myo-seg"), segmentation.build_segmenter, {"backbone": "resnet50", "seg_loss": "bce"},
     )
     return baselines + acr + [segmenter]
 

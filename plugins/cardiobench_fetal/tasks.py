@@ -38,13 +38,6 @@ def plots(preds: Predictions, out: Path) -> list[Path]:
     return [plotting.roc_curves(preds.y_true, preds.y_pred, out, names)]
 
 
-def preview(image: torch.Tensor, _info: Mapping[str, Any]) -> np.ndarray:
-    """A whitened (1, H, W) image as RGB uint8, stretched to its range."""
-    grey = image[0].float().cpu().numpy()
-    grey = (grey - grey.min()) / max(float(grey.max() - grey.min()), 1e-6)
-    return np.repeat((255 * grey).astype(np.uint8)[..., None], 3, axis=2)
-
-
 def _median_ms(step: Callable[[], Any], device: torch.device) -> float:
     times = []
     for _ in range(TIMING_REPEATS + 1):  # the first call warms up
@@ -86,5 +79,5 @@ FETAL_PLANES = TaskSpec(
     plots=plots,
     subsets={_subset_name(m): (lambda ids, m=m: machine_of(ids, m)) for m in MACHINES},
     analysis=timing,
-    preview=preview,
+    preview=plotting.grey_preview,
 )

@@ -139,6 +139,56 @@ def dice_from_masks(truth: np.ndarray, prediction: np.ndarray) -> float:
     return dice(np.asarray(truth)[None], np.asarray(prediction, dtype=np.float32)[None])
 
 
+def jaccard_from_stats(stats: np.ndarray) -> float:
+    """Jaccard (IoU) pooled over every pixel of every item: TP / (TP + FP + FN),
+    from the same statistics as Dice (so it equals Dice / (2 - Dice))."""
+    tp2, total = float(np.sum(stats[:, 0])), float(np.sum(stats[:, 1]))
+    return tp2 / (2 * total - tp2) if total > 0 else 1.0
+
+
+def jaccard(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return jaccard_from_stats(dice_stats(y_true, y_pred))
+
+
+def f1_per_slice_from_stats(stats: np.ndarray) -> float:
+    """Pixel F1 (Dice) of each item, averaged over items; an item with an empty
+    truth and an empty prediction scores 1 (nothing to find, nothing found)."""
+    if len(stats) == 0:
+        return float("nan")
+    return float(np.mean(np.divide(stats[:, 0], stats[:, 1], out=np.ones(len(stats)), where=stats[:, 1] > 0)))
+
+
+def f1_per_slice(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return f1_per_slice_from_stats(dice_stats(y_true, y_pred))
+
+
+AUC_BINS = 1000
+
+
+def pixel_auc_stats(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """Per item (N, 2 * AUC_BINS): histograms of the positive and of the negative
+    pixels' probabilities, quantised to 1/AUC_BINS."""
+    truth = (np.asarray(y_true) > 0.5).reshape(len(y_true), -1)
+    bins = np.clip((np.asarray(y_pred, dtype=np.float64) * AUC_BINS).astype(np.int64), 0, AUC_BINS - 1).reshape(len(y_pred), -1)
+    offsets = np.arange(len(bins))[:, None] * 2 * AUC_BINS + np.where(truth, 0, AUC_BINS)
+    return np.bincount((bins + offsets).ravel(), minlength=len(bins) * 2 * AUC_BINS).reshape(len(bins), 2 * AUC_BINS).astype(np.float64)
+
+
+def pixel_auc_from_stats(stats: np.ndarray) -> float:
+    """ROC AUC of pixel probabilities against the truth, pooled over all pixels
+    (Mann-Whitney on the histograms; ties within a 1/AUC_BINS bin count half)."""
+    positive, negative = stats[:, :AUC_BINS].sum(axis=0), stats[:, AUC_BINS:].sum(axis=0)
+    n_pos, n_neg = positive.sum(), negative.sum()
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    below = np.cumsum(negative) - negative
+    return float((positive * (below + negative / 2)).sum() / (n_pos * n_neg))
+
+
+def pixel_auc(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return pixel_auc_from_stats(pixel_auc_stats(y_true, y_pred))
+
+
 def _macro(kind: str):  # noqa: ANN202 - a metric function
     def fn(y_true: np.ndarray, y_pred: np.ndarray) -> float:
         labels, scores = _labels_and_scores(y_true, y_pred)
@@ -195,4 +245,7 @@ def cardiobench_metrics() -> list[MetricSpec]:
         MetricSpec("recall-macro", "recall of each class, averaged over classes (macro)", True, _macro("recall"), SKLEARN, class_indicators, _macro_from_stats("recall")),
         MetricSpec("f1-macro", "F1 of each class, averaged over classes (macro)", True, _macro("f1"), SKLEARN, class_indicators, _macro_from_stats("f1")),
         MetricSpec("dice", "Dice similarity of binary masks (threshold 0.5), pooled over all pixels", True, dice, TORCHMETRICS, dice_stats, dice_from_stats),
+        MetricSpec("jaccard", "Jaccard similarity (IoU) of binary masks (threshold 0.5), pooled over all pixels", True, jaccard, TORCHMETRICS, dice_stats, jaccard_from_stats),
+        MetricSpec("f1-per-slice", "pixel F1 (Dice) of each item's mask (threshold 0.5), averaged over items", True, f1_per_slice, TORCHMETRICS, dice_stats, f1_per_slice_from_stats),
+        MetricSpec("pixel-auc", "ROC AUC of pixel probabilities, pooled over all pixels (probabilities binned to 1/1000)", True, pixel_auc, SKLEARN, pixel_auc_stats, pixel_auc_from_stats),
     ]

@@ -13,6 +13,7 @@ from torch import nn
 from torchvision.models import segmentation
 from torchvision.models.segmentation.deeplabv3 import ASPP
 
+from cardiobench.engine.losses import jaccard_distance
 from cardiobench.errors import ConfigError
 
 DEEPLAB_BACKBONES = {
@@ -30,27 +31,44 @@ class LVSegmenter(nn.Module):
     CPU schedule that evaluation-mode predictions collapse.
     """
 
-    def __init__(self, backbone: str = "resnet50"):
+    def __init__(self, backbone: str = "resnet50", in_channels: int = 3, loss: str = "bce"):
         super().__init__()
         if backbone not in DEEPLAB_BACKBONES:
             raise ConfigError(f"model.backbone must be one of {', '.join(DEEPLAB_BACKBONES)}, got {backbone!r}.")
+        if loss not in ("bce", "jaccard"):
+            raise ConfigError(f"model.seg_loss must be 'bce' or 'jaccard', got {loss!r}.")
         self.net = DEEPLAB_BACKBONES[backbone](weights=None, weights_backbone=None, num_classes=1, aux_loss=False)
+        if in_channels != 3:
+            _set_input_channels(self.net.backbone, in_channels)
         for module in self.net.modules():
             if isinstance(module, nn.BatchNorm2d):
                 module.momentum = 0.1
+        self.seg_loss = loss
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)["out"][:, 0]
 
     def loss(self, outputs: torch.Tensor, batch: Mapping[str, Any]) -> torch.Tensor:
+        if self.seg_loss == "jaccard":
+            return jaccard_distance(outputs, batch["target"])
         return F.binary_cross_entropy_with_logits(outputs.float(), batch["target"].float())
 
     def predict(self, outputs: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(outputs)
 
 
+def _set_input_channels(backbone: nn.Module, channels: int) -> None:
+    """Replace the backbone's first (3-channel) convolution by one taking ``channels``."""
+    for parent in backbone.modules():
+        for name, child in parent.named_children():
+            if isinstance(child, nn.Conv2d) and child.in_channels == 3:
+                setattr(parent, name, nn.Conv2d(channels, child.out_channels, child.kernel_size, child.stride, child.padding, child.dilation, child.groups, child.bias is not None))
+                return
+
+
 def build_segmenter(config: Mapping[str, Any], info: Mapping[str, Any]) -> nn.Module:
-    return LVSegmenter(config["model"]["backbone"])
+    """DeepLabV3 for ``lvef-seg`` (RGB frames) and ``myo-seg`` (one-channel CMR slices)."""
+    return LVSegmenter(config["model"]["backbone"], int(info.get("in_channels", 3)), config["model"]["seg_loss"])
 
 
 class SemiSupervisedBranch(nn.Module):
