@@ -59,9 +59,12 @@ class Violation:
     def row(self) -> tuple[str, str, str]:
         return (self.table, self.method, self.citation)
 
-    def text(self) -> str:
+    def detail(self) -> str:
         shown = ", ".join(f"{m} {self.values[m]:g}" for m in self.check.metrics)
-        return f"{self.method} ({self.table}): {shown} - {self.check.statement}"
+        return f"{shown} - {self.check.statement}"
+
+    def text(self) -> str:
+        return f"{self.method} ({self.table}): {self.detail()}"
 
 
 def rows(results: Sequence[ReportedResult], dataset: str | None = None) -> dict[tuple[str, str, str], dict[str, float]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from cardiobench import __version__, atomic, config
+from cardiobench import __version__, atomic, audit, config
 from cardiobench.progress import set_enabled as set_progress
 from cardiobench.errors import CardiobenchError, unknown_name
 from cardiobench.registry import ENV_DISABLE, ENV_PLUGINS, Registry, load_registry
@@ -108,6 +108,10 @@ def _parser() -> argparse.ArgumentParser:
     for q in (b, s, r, g):
         q.add_argument("--root", type=Path, default=Path("leaderboards"), help="the leaderboards folder (default: ./leaderboards)")
         q.set_defaults(handler=_cmd_leaderboard)
+
+    p = sub.add_parser("audit", parents=[common], help="list the papers' reported numbers that break their task's consistency checks", description="Check every reported row against the relations its task declares between its metrics (e.g. accuracy between sensitivity and specificity) and list the violations.")
+    p.add_argument("--task", help="only this task (default: every task)")
+    p.set_defaults(handler=_cmd_audit)
 
     p = sub.add_parser("bench", parents=[common], help="speed benchmarks")
     bench = p.add_subparsers(dest="bench_command", required=True, metavar="WHAT")
@@ -269,6 +273,17 @@ def _cmd_leaderboard(args: argparse.Namespace, registry: Registry) -> int:
     else:
         for path in leaderboard.plot(store, registry, args.task):
             print(f"wrote {path}")
+    return 0
+
+
+def _cmd_audit(args: argparse.Namespace, registry: Registry) -> int:
+    tasks = [registry.task(args.task)] if args.task else [registry.task(name) for name in sorted(registry.tasks)]
+    rows = []
+    for task in tasks:
+        for violation in audit.audit(task.name, task.checks, registry.reported_for(task.name)):
+            rows.append({"task": task.name, "paper table": violation.table, "row": violation.method, "violation": violation.detail(), "check": violation.check.name})
+    checked = sum(len(t.checks) for t in tasks)
+    _print_table(rows, f"no violations ({checked} check(s) over the reported rows of {len(tasks)} task(s))")
     return 0
 
 

@@ -104,7 +104,8 @@ def class_activation_maps(run: FinishedRun, count: int) -> list[Path]:
         raise ConfigError(f"Model {run.model_spec.name!r} has no class activation maps (they need a classification head, e.g. the ACR models).")
     paths: list[Path] = []
     for batch in _loader(fold.test, run.values):
-        maps = model.cam(batch["input"].to(run.device)).float().cpu()
+        with torch.no_grad():
+            maps = model.cam(batch["input"].to(run.device)).float().cpu()
         for i in range(len(maps)):
             if len(paths) == count:
                 return paths

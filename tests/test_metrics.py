@@ -84,3 +84,22 @@ def test_class_share_baseline_covers_classes_absent_from_training(registry):
     baseline = _baseline_predictions(registry.task("fetal-planes"), np.array([0, 0, 1, 2]), preds)
     assert baseline.shape == (2, 4) and np.allclose(baseline[0], [0.5, 0.25, 0.25, 0.0])
     assert registry.metric("f1-macro").fn(preds.y_true, baseline) == pytest.approx(1 / 3)
+
+
+def test_mask_metrics_match_scikit_learn():
+    from sklearn.metrics import f1_score, jaccard_score, roc_auc_score
+
+    import cardiobench_metrics as m
+
+    rng = np.random.default_rng(3)
+    truth = (rng.random((7, 16, 16)) < 0.3).astype(float)
+    truth[2] = 0  # a slice without the structure
+    prob = np.clip(0.35 * truth + 0.65 * rng.random(truth.shape), 0, 1)
+    assert m.jaccard(truth, prob) == pytest.approx(jaccard_score(truth.ravel(), prob.ravel() >= 0.5))
+    per_slice = [f1_score(t.ravel(), p.ravel() >= 0.5, zero_division=1.0) for t, p in zip(truth, prob)]
+    assert m.f1_per_slice(truth, prob) == pytest.approx(np.mean(per_slice))
+    binned = np.floor(prob * m.AUC_BINS).clip(0, m.AUC_BINS - 1)
+    assert m.pixel_auc(truth, prob) == pytest.approx(roc_auc_score(truth.ravel(), binned.ravel()), abs=1e-12)
+    assert m.pixel_auc(truth, prob) == pytest.approx(roc_auc_score(truth.ravel(), prob.ravel()), abs=2e-3)
+    dice = m.dice(truth, prob)
+    assert m.jaccard(truth, prob) == pytest.approx(dice / (2 - dice))

@@ -79,7 +79,9 @@ class Store:
         self.root = Path(root)
 
     def tasks(self) -> list[str]:
-        return sorted(p.parent.name for p in self.root.glob("*/records") if p.is_dir())
+        """Tasks with records of their own or scored jointly by another task's records."""
+        native = {p.parent.name for p in self.root.glob("*/records") if p.is_dir()}
+        return sorted(native | {joint for task in native for record in self.records(task) for joint in record.get("joint", {})})
 
     def records_dir(self, task: str) -> Path:
         return self.root / task / "records"
@@ -119,7 +121,8 @@ class Store:
         as ``task`` records (:func:`joint_view`), unless ``native`` already
         holds that model and seed."""
         taken = {(r["model"]["name"], r["seed"]) for r in native}
-        views = [joint_view(r, task) for other in self.tasks() if other != task for r in self.records(other) if task in r.get("joint", {})]
+        others = [p.parent.name for p in self.root.glob("*/records") if p.is_dir() and p.parent.name != task]
+        views = [joint_view(r, task) for other in sorted(others) for r in self.records(other) if task in r.get("joint", {})]
         return [v for v in views if (v["model"]["name"], v["seed"]) not in taken]
 
     def tables(self, task: str, ledger: dict[str, list[dict[str, Any]]], joint: bool = True) -> Iterator[Table]:

@@ -68,7 +68,7 @@ def resample(image: np.ndarray, zooms: tuple[float, float], spacing: float, near
     return cv2.resize(image, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR)
 
 
-def frame_problems(image: np.ndarray, truth: np.ndarray, name: str) -> list[str]:
+def frame_problems(image: np.ndarray, truth: np.ndarray, name: str, truth_name: str) -> list[str]:
     problems = []
     if image.ndim != 3:
         problems.append(f"{name} is {image.ndim}-D, expected one 3-D frame")
@@ -77,11 +77,11 @@ def frame_problems(image: np.ndarray, truth: np.ndarray, name: str) -> list[str]
     if not np.all(np.isfinite(image)):
         problems.append(f"{name} has {int((~np.isfinite(image)).sum())} non-finite voxels")
     if not np.all(np.isfinite(truth)):
-        problems.append(f"{name}_gt has non-finite voxels")
+        problems.append(f"{truth_name} has non-finite voxels")
     else:
         bad = sorted(set(np.unique(truth).tolist()) - set(LABELS))
         if bad:
-            problems.append(f"{name}_gt has label values {bad[:5]} outside 0-3")
+            problems.append(f"{truth_name} has label values {[int(v) if float(v).is_integer() else v for v in bad[:5]]} outside 0-3")
     return problems
 
 
@@ -96,7 +96,7 @@ def decode_patient(patient: Patient, size: int, spacing: float) -> tuple[list[tu
         except Exception as exc:  # nibabel raises many types for a corrupt file
             problems.append(f"{name} or its _gt is not a readable NIfTI ({type(exc).__name__}: {exc})")
             continue
-        found = frame_problems(image, truth, name)
+        found = frame_problems(image, truth, name, patient.truth(phase).name)
         if found:
             problems += found
             continue
