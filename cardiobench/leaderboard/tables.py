@@ -171,7 +171,7 @@ def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list
             "",
             "## Reported by the papers",
             "",
-            f"Numbers the papers state, on the real {table.dataset} data with their own protocols: shown for reference, never ranked against the rows above.",
+            f"Numbers the papers state on their own data (real {table.dataset} or the private data their source column names) with their own protocols: shown for reference, never ranked against the rows above.",
             "",
         ]
         notes: list[str] = []
