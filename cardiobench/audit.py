@@ -48,7 +48,6 @@ def unit_interval(metrics: Sequence[str]) -> ConsistencyCheck:
 class Violation:
     """A reported row that breaks a check."""
 
-    task: str
     table: str
     method: str
     citation: str
@@ -76,11 +75,12 @@ def rows(results: Sequence[ReportedResult], dataset: str | None = None) -> dict[
     return out
 
 
-def audit(task: str, checks: Sequence[ConsistencyCheck], results: Sequence[ReportedResult], dataset: str | None = None) -> list[Violation]:
-    """Every (row, check) pair of ``task``'s reported rows that violates a check it can be tested on."""
+def audit(checks: Sequence[ConsistencyCheck], results: Sequence[ReportedResult], dataset: str | None = None) -> list[Violation]:
+    """Every (row, check) pair of one task's reported rows (of ``dataset``, if
+    given) that violates a check the row reports the metrics of."""
     out = []
-    for (table, method, citation), values in sorted(rows([r for r in results if r.task == task], dataset).items()):
+    for (table, method, citation), values in sorted(rows(results, dataset).items()):
         for check in checks:
             if all(m in values for m in check.metrics) and not check.holds(values):
-                out.append(Violation(task, table, method, citation, check, {m: values[m] for m in check.metrics}))
+                out.append(Violation(table, method, citation, check, {m: values[m] for m in check.metrics}))
     return out

@@ -280,7 +280,7 @@ def _cmd_audit(args: argparse.Namespace, registry: Registry) -> int:
     tasks = [registry.task(args.task)] if args.task else [registry.task(name) for name in sorted(registry.tasks)]
     rows = []
     for task in tasks:
-        for violation in audit.audit(task.name, task.checks, registry.reported_for(task.name)):
+        for violation in audit.audit(task.checks, registry.reported_for(task.name)):
             rows.append({"task": task.name, "paper table": violation.table, "row": violation.method, "violation": violation.detail(), "check": violation.check.name})
     checked = sum(len(t.checks) for t in tasks)
     _print_table(rows, f"no violations ({checked} check(s) over the reported rows of {len(tasks)} task(s))")

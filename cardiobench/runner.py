@@ -165,7 +165,7 @@ class _Run:
             log=self.log,
         )
         fit = trainer.fit(train, val, int(train_cfg["epochs"]))
-        preds, _, throughput = collect(model, test, self.device, bool(train_cfg["amp"]), "test", with_loss=False)
+        preds, _, throughput = collect(model, test, self.device, bool(train_cfg["amp"]), "test", with_loss=False, joint=True)
         targets = bundle.train_targets[index] if bundle.train_targets else np.empty(0)
         analysis = self.analyse(model, fold)
         baseline = _baseline_predictions(self.resolved.task, targets, preds)
@@ -201,24 +201,29 @@ class _Run:
         per_fold = [self.score(p, salt + name, task) for name, p in named]
         return {metric: fold_mean([fold[metric] for fold in per_fold]) for metric in per_fold[0]}, per_fold
 
-    def joint_tasks(self, results: list[FoldResult]) -> list[str]:
-        """The other registered tasks a multi-task model predicted in every fold."""
+    def joint_predictions(self, results: list[FoldResult]) -> dict[str, list[tuple[str, Predictions]]]:
+        """Per fold, a multi-task model's predictions for each other registered
+        task it predicted in every fold."""
         found = set.intersection(*(set(r.predictions.joint) for r in results))
-        return sorted(name for name in found if name != self.resolved.task.name and name in self.registry.tasks)
+        names = sorted(name for name in found if name != self.resolved.task.name and name in self.registry.tasks)
+        return {name: [(r.name, r.predictions.joint[name]) for r in results] for name in names}
 
-    def joint_record(self, results: list[FoldResult]) -> dict[str, Any]:
-        """A multi-task model's metrics for each joint task, as the record's ``joint``."""
+    def joint_record(self, joint: dict[str, list[tuple[str, Predictions]]]) -> dict[str, Any]:
+        """The metrics of each joint task, as the record's ``joint``."""
         out = {}
-        for task_name in self.joint_tasks(results):
+        for task_name, named in joint.items():
             task = self.registry.task(task_name)
-            named = [(r.name, r.predictions.joint[task_name]) for r in results]
             metrics, per_fold = self.score_folds(named, task, f"joint-{task_name}-")
-            entry = {"version": task.version, "metrics": _metric_dict(metrics), "folds": [{"name": n, "metrics": _metric_dict(m), "n_test": len(p)} for (n, p), m in zip(named, per_fold)]}
-            joined = pooled(named)
-            if joined.y_pred.ndim <= 2:
-                entry["test_items"] = {"ids": joined.ids, "y_true": joined.y_true.tolist(), "y_pred": joined.y_pred.tolist()}
-            out[task_name] = entry
+            out[task_name] = {"version": task.version, "metrics": _metric_dict(metrics), "folds": [{"name": n, "metrics": _metric_dict(m), "n_test": len(p)} for (n, p), m in zip(named, per_fold)]}
+            out[task_name] |= _test_items(pooled(named))
         return out
+
+
+def _test_items(predictions: Predictions) -> dict[str, Any]:
+    """``{"test_items": ...}`` for values or class scores (maps are too large for a record), else {}."""
+    if predictions.y_pred.ndim > 2:
+        return {}
+    return {"test_items": {"ids": predictions.ids, "y_true": predictions.y_true.tolist(), "y_pred": predictions.y_pred.tolist()}}
 
 
 def _mean_analysis(results: list[FoldResult]) -> dict[str, float]:
@@ -286,11 +291,10 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
     class_names = bundle.info.get("classes")
     if class_names and joined.y_pred.ndim == 2 and len(class_names) == joined.y_pred.shape[1]:
         record["per_class"] = per_class(joined.y_true, joined.y_pred, class_names)
-    if joined.y_pred.ndim <= 2:
-        record["test_items"] = {"ids": joined.ids, "y_true": joined.y_true.tolist(), "y_pred": joined.y_pred.tolist()}
-    joint = run.joint_record(results)
+    record |= _test_items(joined)
+    joint = run.joint_predictions(results)
     if joint:
-        record["joint"] = joint
+        record["joint"] = run.joint_record(joint)
     problems = records.problems(record)
     if problems:
         raise CardiobenchError(f"Internal error: the run record of {run.run_dir} fails its schema: {'; '.join(problems)}")
@@ -298,7 +302,7 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
     atomic.write_with(run.run_dir / "predictions.csv", predictions_frame(results).write_csv)
     if joined.y_pred.ndim > 2:
         save_maps(run.run_dir / "predictions.npz", named)
-    _plots(run, task, joined, results)
+    _plots(run, [(task, joined, run.run_dir / "plots")] + [(run.registry.task(name), pooled(named), run.run_dir / "plots" / name) for name, named in joint.items()])
     records.write(run.run_dir / records.RECORD_FILE, record)
     for fold in bundle.folds:  # a finished run needs only its best weights
         (run.run_dir / "checkpoints" / fold.name / "last.pt").unlink(missing_ok=True)
@@ -307,15 +311,17 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
     return RunOutcome(run.run_dir, record)
 
 
-def _plots(run: _Run, task: TaskSpec, joined: Predictions, results: list[FoldResult]) -> None:
-    """The task's plots, and each joint task's under ``plots/<task>/``."""
-    jobs = [(task, joined, run.run_dir / "plots")]
-    for name in run.joint_tasks(results):
-        jobs.append((run.registry.task(name), pooled([(r.name, r.predictions.joint[name]) for r in results]), run.run_dir / "plots" / name))
+def _plots(run: _Run, jobs: list[tuple[TaskSpec, Predictions, Path]]) -> None:
+    """Each task's plots of its pooled predictions (the run task's under
+    ``plots/``, a joint task's under ``plots/<task>/``)."""
     for spec, predictions, folder in jobs:
         if spec.plots is not None:
             for path in spec.plots(predictions, folder):
                 run.log(f"plot: {path}")
+
+
+def _ci_text(metric: Mapping[str, float | None]) -> str:
+    return f"{metric['ci_low']:.4g} to {metric['ci_high']:.4g}" if metric["ci_low"] is not None else "n/a"
 
 
 def summary(record: Mapping[str, Any], metrics: list[MetricSpec]) -> str:
@@ -327,7 +333,7 @@ def summary(record: Mapping[str, Any], metrics: list[MetricSpec]) -> str:
     for name in record["metrics"]:
         spec = by_name[name.split("/")[0]]
         m = record["metrics"][name]
-        row = {"metric": name, "value": m["value"], "95% CI": f"{m['ci_low']:.4g} to {m['ci_high']:.4g}" if m["ci_low"] is not None else "n/a"}
+        row = {"metric": name, "value": m["value"], "95% CI": _ci_text(m)}
         if baseline:
             b = baseline["metrics"][name]["value"]
             row[baseline["name"]] = b
@@ -336,7 +342,7 @@ def summary(record: Mapping[str, Any], metrics: list[MetricSpec]) -> str:
     header = f"{record['task']['name']} / {record['model']['name']} / {record['dataset']['name']} / preset {record['preset']['name']} / seed {record['seed']}"
     text = f"\n{header} (test split, n = {sum(f['n_test'] for f in record['folds'])})\n" + markdown(pl.DataFrame(rows))
     for task_name, joint in record.get("joint", {}).items():
-        rows = [{"metric": name, "value": m["value"], "95% CI": f"{m['ci_low']:.4g} to {m['ci_high']:.4g}" if m["ci_low"] is not None else "n/a"} for name, m in joint["metrics"].items()]
+        rows = [{"metric": name, "value": m["value"], "95% CI": _ci_text(m)} for name, m in joint["metrics"].items()]
         text += f"\n\njoint task {task_name} (the same model's other head, same test items)\n" + markdown(pl.DataFrame(rows))
     if record.get("per_class"):
         table = pl.DataFrame([{"class": name, **values} for name, values in record["per_class"].items()])

@@ -128,6 +128,8 @@ def mean_by_key(keys: list[str], y_true: np.ndarray, y_pred: np.ndarray) -> Pred
     first item's), keys in order of first appearance."""
     pred = np.asarray(y_pred, dtype=np.float64)
     unique, first, inverse = np.unique(np.asarray(keys), return_index=True, return_inverse=True)
+    if len(unique) == len(keys):  # nothing to average (e.g. one prediction per test slice)
+        return Predictions([str(k) for k in keys], np.asarray(y_true), pred)
     order = np.argsort(first)
     sums = np.zeros((len(unique),) + pred.shape[1:])
     np.add.at(sums, inverse, pred)
@@ -143,19 +145,21 @@ def collect(
     amp: bool = False,
     desc: str = "eval",
     with_loss: bool = True,
+    joint: bool = False,
 ) -> tuple[Predictions, float, float]:
     """(predictions averaged per id, mean loss per batch item, items per second).
 
-    A model with ``joint_predict(outputs) -> {task: prediction}`` run on
-    batches with ``targets`` (``{task: target}``) also gives its predictions
-    for those tasks, in ``Predictions.joint``.
+    With ``joint``, a model with ``joint_predict(outputs) -> {task: prediction}``
+    run on batches with ``targets`` (``{task: target}``) also gives its
+    predictions for those tasks, in ``Predictions.joint`` (the test pass asks
+    for them; validation, once per epoch, does not).
     """
     model.eval()
     ids: list[str] = []
     trues: list[np.ndarray] = []
     preds: list[np.ndarray] = []
-    joint_predict = getattr(model, "joint_predict", None)
-    joint: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+    joint_predict = getattr(model, "joint_predict", None) if joint else None
+    joint_arrays: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
     loss_sum, items = torch.zeros((), device=device), 0
     start = time.perf_counter()
     for batch in progress.bar(batches, desc=desc, unit="batch"):
@@ -170,12 +174,12 @@ def collect(
         preds.append(pred.detach().float().cpu().numpy())
         if joint_predict is not None and "targets" in batch:
             for task, task_pred in joint_predict(outputs).items():
-                joint.setdefault(task, ([], []))[0].append(batch["targets"][task].detach().cpu().numpy())
-                joint[task][1].append(task_pred.detach().float().cpu().numpy())
+                joint_arrays.setdefault(task, ([], []))[0].append(batch["targets"][task].detach().cpu().numpy())
+                joint_arrays[task][1].append(task_pred.detach().float().cpu().numpy())
         items += len(batch["id"])
     seconds = time.perf_counter() - start
     predictions = mean_by_key(ids, np.concatenate(trues), np.concatenate(preds))
-    predictions.joint = {task: mean_by_key(ids, np.concatenate(t), np.concatenate(p)) for task, (t, p) in joint.items()}
+    predictions.joint = {task: mean_by_key(ids, np.concatenate(t), np.concatenate(p)) for task, (t, p) in joint_arrays.items()}
     return predictions, float(loss_sum) / max(items, 1), items / seconds if seconds > 0 else 0.0
 
 

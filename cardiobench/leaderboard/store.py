@@ -77,11 +77,16 @@ class Store:
 
     def __init__(self, root: Path):
         self.root = Path(root)
+        self._read: dict[str, list[dict[str, Any]]] = {}  # task -> its validated records, read once
+
+    def native_tasks(self) -> list[str]:
+        """Tasks with a records folder."""
+        return sorted(p.parent.name for p in self.root.glob("*/records") if p.is_dir())
 
     def tasks(self) -> list[str]:
         """Tasks with records of their own or scored jointly by another task's records."""
-        native = {p.parent.name for p in self.root.glob("*/records") if p.is_dir()}
-        return sorted(native | {joint for task in native for record in self.records(task) for joint in record.get("joint", {})})
+        native = self.native_tasks()
+        return sorted(set(native) | {joint for task in native for record in self.records(task) for joint in record.get("joint", {})})
 
     def records_dir(self, task: str) -> Path:
         return self.root / task / "records"
@@ -90,7 +95,12 @@ class Store:
         return sorted(self.records_dir(task).glob("*.json"))
 
     def records(self, task: str) -> list[dict[str, Any]]:
-        """Every record of ``task``, validated; one error lists every bad file."""
+        """Every record of ``task``, validated (read once per store); one error lists every bad file."""
+        if task not in self._read:
+            self._read[task] = self._read_records(task)
+        return list(self._read[task])
+
+    def _read_records(self, task: str) -> list[dict[str, Any]]:
         out, problems = [], []
         for path in self.record_paths(task):
             try:
@@ -121,8 +131,7 @@ class Store:
         as ``task`` records (:func:`joint_view`), unless ``native`` already
         holds that model and seed."""
         taken = {(r["model"]["name"], r["seed"]) for r in native}
-        others = [p.parent.name for p in self.root.glob("*/records") if p.is_dir() and p.parent.name != task]
-        views = [joint_view(r, task) for other in sorted(others) for r in self.records(other) if task in r.get("joint", {})]
+        views = [joint_view(r, task) for other in self.native_tasks() if other != task for r in self.records(other) if task in r.get("joint", {})]
         return [v for v in views if (v["model"]["name"], v["seed"]) not in taken]
 
     def tables(self, task: str, ledger: dict[str, list[dict[str, Any]]], joint: bool = True) -> Iterator[Table]:
@@ -145,4 +154,5 @@ class Store:
     def add_record(self, record: dict[str, Any]) -> Path:
         path = self.records_dir(record["task"]["name"]) / f"{record['run_id']}.json"
         atomic.write_text(path, records.dumps(record))
+        self._read.pop(record["task"]["name"], None)
         return path

@@ -15,6 +15,7 @@ from cardiobench.evaluation import MetricValue, bootstrap_draws, fold_mean, on_r
 from cardiobench.leaderboard.store import Table
 from cardiobench.registry import Registry
 from cardiobench.audit import Violation, audit
+from cardiobench.audit import rows as reported_values
 from cardiobench.specs import ConsistencyCheck, MetricSpec, ReportedResult
 from cardiobench.tables import markdown
 
@@ -97,17 +98,11 @@ def rank(rows: list[dict[str, Any]], metric: MetricSpec) -> list[dict[str, Any]]
 
 
 def reported_rows(results: Sequence[ReportedResult], dataset: str, metrics: list[MetricSpec], checks: Sequence[ConsistencyCheck] = ()) -> list[dict[str, Any]]:
-    """The papers' rows of ``dataset``; ``audit`` lists the checks each violates."""
-    grouped: dict[tuple[str, str, str], dict[str, float]] = {}
-    meta: dict[tuple[str, str, str], ReportedResult] = {}
-    for r in results:
-        if r.dataset != dataset:
-            continue
-        key = (r.table, r.method, r.citation)
-        grouped.setdefault(key, {})[r.metric] = r.value
-        meta[key] = r
+    """One task's reported rows of ``dataset``; ``audit`` lists the checks each violates."""
+    grouped = reported_values(results, dataset)
+    meta = {(r.table, r.method, r.citation): r for r in results if r.dataset == dataset}
     flagged: dict[tuple[str, str, str], list[Violation]] = {}
-    for violation in audit(results[0].task, checks, results, dataset) if results else []:
+    for violation in audit(checks, results, dataset):
         flagged.setdefault(violation.row, []).append(violation)
     rows = []
     names = {m.name for m in metrics}

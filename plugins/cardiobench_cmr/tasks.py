@@ -16,6 +16,7 @@ from cardiobench.engine.loop import Predictions
 from cardiobench.evaluation import class_shares
 from cardiobench.specs import Fold, Grouping, TaskSpec
 from cardiobench_cmr.acdc.dataset import CLASSES, CLS_TASK, SEG_TASK, patient_of
+from cardiobench_metrics import dice_stats
 
 PRESETS = Path(__file__).parent / "presets"
 MTL_CITATION = "Luo et al., Multi-task learning using attention-based convolutional encoder-decoder for dilated cardiomyopathy CMR segmentation and classification, CMC 63(2), 2020 (../shared/papers/mtl-dcm-cmr-seg-cls.txt)"
@@ -27,8 +28,13 @@ def mask_overlays(model: torch.nn.Module, fold: Fold, device: torch.device, out:
     """Image, truth and predicted myocardium for a few test slices with
     myocardium, when the model predicts masks (a segmenter or the multi-task
     model); returns no numbers."""
-    items = [fold.test[i] for i in range(len(fold.test))]
-    items = [item for item in items if item["targets"][SEG_TASK].sum() > 0][:: max(1, len(items) // (4 * OVERLAYS))][:OVERLAYS]
+    items = []
+    for i in range(0, len(fold.test), max(1, len(fold.test) // (4 * OVERLAYS))):  # spread over the test set
+        item = fold.test[i]
+        if item["targets"][SEG_TASK].sum() > 0:
+            items.append(item)
+        if len(items) == OVERLAYS:
+            break
     if not items:
         return {}
     batch = default_collate(items)
@@ -55,10 +61,9 @@ def mask_overlays(model: torch.nn.Module, fold: Fold, device: torch.device, out:
 
 def seg_plots(preds: Predictions, out: Path) -> list[Path]:
     """Per-slice Dice of the test slices with myocardium."""
-    truth = (preds.y_true > 0.5).reshape(len(preds), -1)
-    guess = (preds.y_pred >= 0.5).reshape(len(preds), -1)
-    keep = truth.any(axis=1)
-    dice = 2 * (truth & guess).sum(1)[keep] / np.maximum(truth.sum(1)[keep] + guess.sum(1)[keep], 1)
+    stats = dice_stats(preds.y_true, preds.y_pred)  # (2 TP, 2 TP + FP + FN) per slice
+    keep = (preds.y_true > 0.5).reshape(len(preds), -1).any(axis=1)
+    dice = stats[keep, 0] / np.maximum(stats[keep, 1], 1)
     fig, ax = plotting.plt.subplots(figsize=(5, 3.5))
     ax.hist(dice, bins=20, range=(0, 1))
     ax.set(xlabel="Dice per test slice with myocardium", ylabel="slices", title=f"myocardium, mean {dice.mean():.3f} over {keep.sum()} slices")

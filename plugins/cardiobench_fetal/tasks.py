@@ -4,7 +4,7 @@ images (AG-Sononet, section 3), on FETAL_PLANES_DB's six planes."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 

@@ -17,7 +17,7 @@ def test_accuracy_must_lie_between_sensitivity_and_specificity():
     check = audit.accuracy_between_sensitivity_and_specificity()
     results = _row("t", "fine", accuracy=0.8, sensitivity=0.7, specificity=0.9) + _row("t", "too-high", accuracy=0.95, sensitivity=0.7, specificity=0.9)
     results += _row("t", "incomplete", accuracy=0.1, sensitivity=0.7)
-    found = audit.audit("t", [check], results)
+    found = audit.audit([check], results)
     assert [v.method for v in found] == ["too-high"]
     assert "accuracy 0.95, sensitivity 0.7, specificity 0.9" in found[0].text()
 
@@ -26,14 +26,14 @@ def test_jaccard_bound_by_dice():
     check = audit.jaccard_dice_bound()
     exact = 0.8 / (2 - 0.8)
     results = _row("s", "equal", dice=0.8, jaccard=exact) + _row("s", "low", dice=0.8, jaccard=exact - 0.01) + _row("s", "above-dice", dice=0.5, jaccard=0.6)
-    assert sorted(v.method for v in audit.audit("s", [check], results)) == ["above-dice", "low"]
+    assert sorted(v.method for v in audit.audit([check], results)) == ["above-dice", "low"]
 
 
 def test_the_papers_impossible_rows_are_flagged(registry):
     flagged = {}
     for task in ("myo-seg", "dcm-cls"):
         spec = registry.task(task)
-        for v in audit.audit(task, spec.checks, registry.reported_for(task)):
+        for v in audit.audit(spec.checks, registry.reported_for(task)):
             flagged.setdefault(v.table, set()).add(v.method)
     assert flagged == {
         "paper 1 Table 2": {"DeepLabV3", "SegNet", "U-Net"},

@@ -173,8 +173,11 @@ def load(request: DataRequest) -> DataBundle:
         folds.append(Fold(f"fold{k + 1}", *sets))
         train_targets.append(labels[train])
     split = {key: data[key] for key in ("folds", "split_seed", "val_fraction", "slices", "size", "spacing", "input_size", "balance")}
-    content = hashlib.sha256(slices.images.tobytes() + slices.labels.tobytes() + json.dumps([(p.name, p.group, p.frames) for p in patients]).encode()).hexdigest()
-    fingerprint = hashlib.sha256(json.dumps({"content": content, "split": split}, sort_keys=True).encode()).hexdigest()
+    content = hashlib.sha256()  # the pixels, the labels, then each patient's name, group and frames
+    for array in (slices.images, slices.labels):
+        content.update(memoryview(np.ascontiguousarray(array)).cast("B"))
+    content.update(json.dumps([(p.name, p.group, p.frames) for p in patients]).encode())
+    fingerprint = hashlib.sha256(json.dumps({"content": content.hexdigest(), "split": split}, sort_keys=True).encode()).hexdigest()
     groups = {g: int(sum(p.group == g for p in patients)) for g in GROUPS}
     info = {"classes": list(CLASSES), "positive": POSITIVE_GROUP, "groups": groups, "patients": len(patients), "slices": int(len(keep)), "input_size": [size, size], "in_channels": 1, "task": request.task}
     source += f" ({len(patients)} patients: {', '.join(f'{g} {n}' for g, n in groups.items())}; {len(keep)} slices of the ED and ES frames, {int(data['folds'])}-fold CV by patient)"

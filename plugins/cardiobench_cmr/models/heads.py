@@ -15,30 +15,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cardiobench.engine.losses import jaccard_distance
-from cardiobench.errors import ConfigError
-
-SEG_LOSSES = ("jaccard", "bce")
-
-
-def segmentation_loss(kind: str, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    if kind == "jaccard":
-        return jaccard_distance(logits, target)
-    return F.binary_cross_entropy_with_logits(logits.float(), target.float())
-
-
-def check_seg_loss(kind: str) -> str:
-    if kind not in SEG_LOSSES:
-        raise ConfigError(f"model.seg_loss must be one of {', '.join(SEG_LOSSES)}, got {kind!r}.")
-    return kind
-
+from cardiobench.engine.losses import check_segmentation_loss, segmentation_loss
 
 class Segmenter(nn.Module):
     """A network mapping (B, 1, H, W) to (B, 1, H, W) mask logits."""
 
     def __init__(self, net: nn.Module, seg_loss: str = "jaccard"):
         super().__init__()
-        self.net, self.seg_loss = net, check_seg_loss(seg_loss)
+        self.net, self.seg_loss = net, check_segmentation_loss(seg_loss)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)[:, 0]
@@ -72,5 +56,9 @@ class Classifier(nn.Module):
 
     def cam(self, x: torch.Tensor) -> torch.Tensor:
         features = self.features(x)
-        weights = self.fc.weight[self.fc(features.mean(dim=(2, 3))).argmax(1)]  # (B, C)
-        return torch.einsum("bc,bchw->bhw", weights, features)
+        return class_activation_map(features, self.fc(features.mean(dim=(2, 3))), self.fc)
+
+
+def class_activation_map(features: torch.Tensor, logits: torch.Tensor, fc: nn.Linear) -> torch.Tensor:
+    """(B, h, w): the predicted class's ``fc`` weights over pooled-then-classified ``features`` (B, C, h, w)."""
+    return torch.einsum("bc,bchw->bhw", fc.weight[logits.argmax(1)], features)

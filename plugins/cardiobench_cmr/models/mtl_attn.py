@@ -17,6 +17,7 @@ from cardiobench.engine.losses import jaccard_distance
 from cardiobench_cmr.acdc.dataset import CLS_TASK, SEG_TASK
 from cardiobench_cmr.models.blocks import DCMAttentionModule
 from cardiobench_cmr.models.extraction import ExtractionPath
+from cardiobench_cmr.models.heads import class_activation_map
 
 
 class RecoveryPath(nn.Module):
@@ -73,5 +74,4 @@ class MultiTaskAttentionNet(nn.Module):
     def cam(self, x: torch.Tensor) -> torch.Tensor:
         """Class activation map of the predicted class on the attention path's output (Fig. 9)."""
         outputs = self(x)
-        weights = self.fc.weight[outputs["logits"].argmax(1)]
-        return torch.einsum("bc,bchw->bhw", weights, outputs["features"])
+        return class_activation_map(outputs["features"], outputs["logits"], self.fc)

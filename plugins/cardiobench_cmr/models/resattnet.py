@@ -1,7 +1,8 @@
 """Residual Attention Network-56 (Wang et al., CVPR 2017) with p = 1, t = 2,
 r = 1: three attention stages (with 3, 2 and 1 mask-branch poolings) between
 pre-activation bottleneck units; the classification baseline of both DCM
-papers. Written here: no well-kept library builds it at 128 x 128."""
+papers. Written here: pytorchcv's ``resattnet56`` fails at 128 x 128 (its
+final 7 x 7 pooling); ours has exactly its parameter count."""
 
 from __future__ import annotations
 

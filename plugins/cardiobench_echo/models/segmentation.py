@@ -13,7 +13,7 @@ from torch import nn
 from torchvision.models import segmentation
 from torchvision.models.segmentation.deeplabv3 import ASPP
 
-from cardiobench.engine.losses import jaccard_distance
+from cardiobench.engine.losses import check_segmentation_loss, segmentation_loss
 from cardiobench.errors import ConfigError
 
 DEEPLAB_BACKBONES = {
@@ -35,23 +35,19 @@ class LVSegmenter(nn.Module):
         super().__init__()
         if backbone not in DEEPLAB_BACKBONES:
             raise ConfigError(f"model.backbone must be one of {', '.join(DEEPLAB_BACKBONES)}, got {backbone!r}.")
-        if loss not in ("bce", "jaccard"):
-            raise ConfigError(f"model.seg_loss must be 'bce' or 'jaccard', got {loss!r}.")
+        self.seg_loss = check_segmentation_loss(loss)
         self.net = DEEPLAB_BACKBONES[backbone](weights=None, weights_backbone=None, num_classes=1, aux_loss=False)
         if in_channels != 3:
             _set_input_channels(self.net.backbone, in_channels)
         for module in self.net.modules():
             if isinstance(module, nn.BatchNorm2d):
                 module.momentum = 0.1
-        self.seg_loss = loss
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)["out"][:, 0]
 
     def loss(self, outputs: torch.Tensor, batch: Mapping[str, Any]) -> torch.Tensor:
-        if self.seg_loss == "jaccard":
-            return jaccard_distance(outputs, batch["target"])
-        return F.binary_cross_entropy_with_logits(outputs.float(), batch["target"].float())
+        return segmentation_loss(self.seg_loss, outputs, batch["target"])
 
     def predict(self, outputs: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(outputs)
