@@ -4,15 +4,18 @@ happens in :mod:`cardiobench.runner`, :mod:`cardiobench.registry` and friends.""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import polars as pl
 
 from cardiobench import __version__, atomic, audit, config
+from cardiobench.engine import distributed
 from cardiobench.progress import set_enabled as set_progress
 from cardiobench.errors import CardiobenchError, unknown_name
 from cardiobench.registry import ENV_DISABLE, ENV_PLUGINS, Registry, load_registry
@@ -41,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cardiobench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("run", parents=[common], help="train and test a model on a task", description="Train, validate and test one model on one task; writes a run directory with record.json.")
+    p = sub.add_parser("run", parents=[common], help="train and test a model on a task", description="Train, validate and test one model on one task; writes a run directory with record.json. Launched with torchrun --nproc-per-node N -m cardiobench run ..., the run is data-parallel over N processes (train.batch_size is then the global batch).")
     p.add_argument("--task", help="task name (see: cardiobench list tasks)")
     p.add_argument("--model", help="model name (see: cardiobench list models --task T)")
     p.add_argument("--dataset", help="dataset name (default: the task's)")
@@ -133,9 +136,27 @@ def _print_table(rows: list[dict[str, object]], empty: str) -> None:
 def _cmd_run(args: argparse.Namespace, registry: Registry) -> int:
     if args.no_progress:
         set_progress(False)
+    with distributed.session(args.device) as world, _quiet_unless(world.main):
+        _start_or_resume(args, registry)
+    return 0
+
+
+@contextlib.contextmanager
+def _quiet_unless(speaks: bool) -> Iterator[None]:
+    """Rank 0 of a data-parallel run prints; the other ranks' output (and
+    progress bars) go nowhere, their errors still to stderr."""
+    if speaks:
+        yield
+        return
+    set_progress(False)
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        yield
+
+
+def _start_or_resume(args: argparse.Namespace, registry: Registry) -> None:
     if args.resume:
         resume(args.resume, registry)
-        return 0
+        return
     if not args.task or not args.model:
         raise CardiobenchError("cardiobench run needs --task and --model (or --resume RUN_DIR). See: cardiobench list tasks; cardiobench list models --task T.")
     overrides = list(args.overrides) + ([f"model.weights={args.weights}"] if args.weights else [])
@@ -151,7 +172,6 @@ def _cmd_run(args: argparse.Namespace, registry: Registry) -> int:
         plugins=list(getattr(args, "plugin", [])),
     )
     run(request, registry, runs_dir=args.runs_dir)
-    return 0
 
 
 def _cmd_eval(args: argparse.Namespace, registry: Registry) -> int:

@@ -5,7 +5,9 @@ A run directory ``runs/<time>-<task>-<model>-s<seed>/`` holds ``run.json``
 (what was asked), ``config.yaml`` (the resolved config), ``log.txt``,
 ``checkpoints/<fold>/``, ``folds/<fold>.json`` (finished folds),
 ``predictions.csv``, ``record.json`` and ``plots/``. ``resume`` re-enters a
-directory and finishes it exactly as an uninterrupted run would.
+directory and finishes it exactly as an uninterrupted run would. Launched on
+several processes (torchrun), a run is data-parallel: every process trains and
+predicts its share, rank 0 alone writes the directory.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import polars as pl
 import torch
 
 from cardiobench import atomic, config, records
-from cardiobench.engine import devices, optim
+from cardiobench.engine import devices, distributed, optim
 from cardiobench.engine.loop import EpochLoader, Predictions, Selection, Trainer, collect
 from cardiobench.engine.seeding import derive_seed, seed_everything
 from cardiobench.errors import CardiobenchError, ConfigError
@@ -92,7 +94,9 @@ def _resolve(request: RunRequest, registry: Registry) -> _Resolved:
         raise ConfigError(f"Dataset {dataset_name!r} does not serve task {task.name!r} (it serves {', '.join(dataset.tasks)}).")
     for metric in task.metrics:
         registry.metric(metric)
-    return _Resolved(task, model, dataset_name, config.resolve(task, model, request.preset, request.overrides))
+    resolved = config.resolve(task, model, request.preset, request.overrides)
+    distributed.per_rank_batch(int(resolved.values["train"]["batch_size"]), distributed.current())  # refused before anything is written
+    return _Resolved(task, model, dataset_name, resolved)
 
 
 def _new_run_dir(runs_dir: Path, request: RunRequest) -> Path:
@@ -137,8 +141,9 @@ class _Run:
         self.request, self.registry, self.resolved = request, registry, resolved
         self.run_dir = run_dir
         self.values = resolved.config.values
-        self.log = RunLog(run_dir / "log.txt")
-        self.device = devices.resolve_device(request.device)
+        self.world = distributed.current()
+        self.log = RunLog(run_dir / "log.txt") if self.world.main else RunLog(None, echo=False)
+        self.device = distributed.device_for(devices.resolve_device(request.device), self.world)
         self.metrics: list[MetricSpec] = [registry.metric(m) for m in resolved.task.metrics]
 
     def fold(self, fold: Fold, index: int, bundle: DataBundle, multi: bool) -> FoldResult:
@@ -147,13 +152,16 @@ class _Run:
             self.log(f"fold {fold.name}: already finished, reusing {done}")
             return FoldResult.load(done)
         train_cfg, eval_cfg = self.values["train"], self.values["eval"]
+        world = self.world
         seed = derive_seed(self.request.seed, "fold", fold.name) % 2**31
         seed_everything(seed)
         model = devices.prepare_model(self.resolved.model.build(self.values, bundle.info), self.device)
+        if world.parallel:  # same initial weights everywhere, but each process its own dropout draws
+            torch.manual_seed(derive_seed(seed, "rank", world.rank) % 2**31)
         workers = train_cfg["num_workers"] if train_cfg["num_workers"] is not None else devices.default_workers(self.device)
-        train = EpochLoader(fold.train, int(train_cfg["batch_size"]), True, workers, seed, drop_last=True)
-        val = EpochLoader(fold.val, int(eval_cfg["batch_size"]), False, workers, seed).loader
-        test = EpochLoader(fold.test, int(eval_cfg["batch_size"]), False, workers, seed).loader
+        train = EpochLoader(fold.train, distributed.per_rank_batch(int(train_cfg["batch_size"]), world), True, workers, seed, drop_last=True, world=world)
+        val = EpochLoader(fold.val, int(eval_cfg["batch_size"]), False, workers, seed, world=world).loader
+        test = EpochLoader(fold.test, int(eval_cfg["batch_size"]), False, workers, seed, world=world).loader
         trainer = Trainer(
             model=model,
             optimization=optim.build(model, train_cfg, len(train)),
@@ -163,14 +171,18 @@ class _Run:
             amp=bool(train_cfg["amp"]),
             label=f"[{fold.name}] " if multi else "",
             log=self.log,
+            world=world,
+            train_module=distributed.wrap(model, self.device, world, bool(train_cfg["sync_bn"]), bool(train_cfg["find_unused_parameters"])),
         )
         fit = trainer.fit(train, val, int(train_cfg["epochs"]))
-        preds, _, throughput = collect(model, test, self.device, bool(train_cfg["amp"]), "test", with_loss=False, joint=True)
+        preds, _, throughput = collect(model, test, self.device, bool(train_cfg["amp"]), "test", with_loss=False, joint=True, world=world)
         targets = bundle.train_targets[index] if bundle.train_targets else np.empty(0)
-        analysis = self.analyse(model, fold)
+        analysis = self.analyse(model, fold) if world.main else {}
         baseline = _baseline_predictions(self.resolved.task, targets, preds)
         result = FoldResult(fold.name, preds, fit.best_epoch + 1, fit.history, fit.train_seconds, fit.train_samples, throughput, baseline, parameter_count(model), analysis)
-        result.save(done.parent)
+        if world.main:
+            result.save(done.parent)
+        distributed.barrier(world)
         return result
 
     def analyse(self, model: torch.nn.Module, fold: Fold) -> dict[str, float]:
@@ -241,6 +253,8 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
     request, resolved = run.request, run.resolved
     multi = len(bundle.folds) > 1
     results = [run.fold(fold, i, bundle, multi) for i, fold in enumerate(bundle.folds)]
+    if not run.world.main:  # rank 0 writes the record; the others receive it
+        return RunOutcome(run.run_dir, distributed.from_main({}, run.world))
 
     named = [(r.name, r.predictions) for r in results]
     joined = pooled(named)
@@ -270,6 +284,7 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
         "seed": request.seed,
         "request": {"overrides": list(request.overrides), "data_root": request.data_root},
         "config": run.values,
+        "distributed": {**run.world.describe(), "global_batch": int(run.values["train"]["batch_size"]), "batch_per_rank": int(run.values["train"]["batch_size"]) // run.world.size},
         "metrics": _metric_dict(metrics),
         "folds": folds,
         "stages": stages,
@@ -308,7 +323,7 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
         (run.run_dir / "checkpoints" / fold.name / "last.pt").unlink(missing_ok=True)
     run.log(summary(record, run.metrics))
     run.log(f"run directory: {run.run_dir}")
-    return RunOutcome(run.run_dir, record)
+    return RunOutcome(run.run_dir, distributed.from_main(record, run.world))
 
 
 def _plots(run: _Run, jobs: list[tuple[TaskSpec, Predictions, Path]]) -> None:
@@ -373,7 +388,8 @@ def _prepare(request: RunRequest, registry: Registry, resolved: _Resolved, runs_
     it trained), so the saved config names them and a resumed run reuses them."""
     dataset = registry.dataset(resolved.dataset_name)
     root = Path(request.data_root).expanduser() if request.data_root else None
-    bundle = dataset.load(DataRequest(request.task, root, resolved.config.values, request.seed))
+    with distributed.main_first(distributed.current()):  # rank 0 fills the caches, the others read them
+        bundle = dataset.load(DataRequest(request.task, root, resolved.config.values, request.seed))
     stages: dict[str, Any] = {}
     if resolved.model.prepare is not None:
         bundle, stages = resolved.model.prepare(bundle, resolved.config.values, StageContext(request, registry, runs_dir))
@@ -403,12 +419,14 @@ def run(request: RunRequest, registry: Registry, runs_dir: Path = Path("runs")) 
     banner = preset_banner(resolved.config)
     print(banner, flush=True)
     prepared = _prepare(request, registry, resolved, runs_dir)
-    run_dir = _new_run_dir(runs_dir, request)
-    atomic.write_text(run_dir / RUN_FILE, json.dumps({"request": asdict(request), "preset": {"name": resolved.config.preset, "version": resolved.config.preset_version, "description": resolved.config.preset_description}, "sources": resolved.config.sources, "started_at": started}, indent=2))
-    atomic.write_text(run_dir / CONFIG_FILE, config.dump_yaml(resolved.config.values))
-    log = RunLog(run_dir / "log.txt", echo=False)
-    log(banner)
-    RunLog(run_dir / "log.txt")(f"run: {request.task} / {request.model} / seed {request.seed} -> {run_dir}")
+    world = distributed.current()
+    run_dir = distributed.from_main(_new_run_dir(runs_dir, request) if world.main else None, world)
+    if world.main:
+        atomic.write_text(run_dir / RUN_FILE, json.dumps({"request": asdict(request), "preset": {"name": resolved.config.preset, "version": resolved.config.preset_version, "description": resolved.config.preset_description}, "sources": resolved.config.sources, "started_at": started}, indent=2))
+        atomic.write_text(run_dir / CONFIG_FILE, config.dump_yaml(resolved.config.values))
+        RunLog(run_dir / "log.txt", echo=False)(banner)
+        RunLog(run_dir / "log.txt")(f"run: {request.task} / {request.model} / seed {request.seed} -> {run_dir}")
+    distributed.barrier(world)
     return _start(request, registry, resolved, run_dir, started, prepared, wall_start)
 
 
@@ -425,5 +443,6 @@ def resume(run_dir: Path, registry: Registry) -> RunOutcome:
     resolved = _resolve(request, registry)
     saved = config.read_yaml(run_dir / CONFIG_FILE)
     resolved.config = config.ResolvedConfig(saved, meta["preset"]["name"], meta["preset"]["version"], meta["preset"]["description"], meta["sources"])
-    RunLog(run_dir / "log.txt")(f"resuming {run_dir}")
+    if distributed.current().main:
+        RunLog(run_dir / "log.txt")(f"resuming {run_dir}")
     return _start(request, registry, resolved, run_dir, meta["started_at"], _prepare(request, registry, resolved, run_dir.parent), wall_start)

@@ -4,7 +4,10 @@
 every epoch end; it resumes from the last checkpoint and, because every random
 draw derives from (seed, epoch, index), ends exactly where an uninterrupted
 run would. :func:`collect` runs a model over a loader and averages the
-predictions that share an ``id`` (test-time clips of one video).
+predictions that share an ``id`` (test-time clips of one video). In a
+data-parallel run (:mod:`cardiobench.engine.distributed`) each process trains
+on its share of every batch and predicts its share of the items; both gather
+what they need so every process takes the same decisions.
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler, WeightedRandomSampler
-from cardiobench import progress
+from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler, Subset, WeightedRandomSampler
 
-from cardiobench.engine import checkpoint
+from cardiobench import progress
+from cardiobench.engine import checkpoint, distributed
 from cardiobench.engine.devices import to_device
+from cardiobench.engine.distributed import World
 from cardiobench.engine.optim import Optimization
 from cardiobench.engine.seeding import derive_seed
 from cardiobench.errors import CardiobenchError
@@ -81,20 +85,31 @@ class EpochLoader:
     A shuffled dataset with ``sample_weights`` (one per item) is drawn with
     replacement in proportion to them instead (class-balanced sampling),
     ``len(dataset)`` draws an epoch.
+
+    In a data-parallel ``world``, ``batch_size`` is the per-process batch: a
+    shuffled loader takes this rank's part of the one-process order
+    (:class:`~cardiobench.engine.distributed.RankSampler`), an ordered one its
+    contiguous shard of the items.
     """
 
-    def __init__(self, dataset: Dataset, batch_size: int, shuffle: bool, workers: int, seed: int, drop_last: bool = False):
+    def __init__(self, dataset: Dataset, batch_size: int, shuffle: bool, workers: int, seed: int, drop_last: bool = False, world: World = World()):
         self.dataset = dataset
         self.seed = seed
         self.generator = torch.Generator()
         sampler = self._sampler(dataset, shuffle)
+        items: Dataset = dataset
+        if world.parallel and shuffle:
+            sampler = distributed.RankSampler(sampler, world)
+        elif world.parallel:
+            items = Subset(dataset, distributed.shard(len(dataset), world).tolist())  # type: ignore[arg-type]
+            sampler = SequentialSampler(items)
         self.loader = DataLoader(
-            dataset,
+            items,
             batch_size=batch_size,
             sampler=sampler,
             num_workers=workers,
             pin_memory=torch.cuda.is_available(),
-            drop_last=drop_last and len(dataset) > batch_size,
+            drop_last=drop_last and len(dataset) > batch_size * world.size,  # type: ignore[arg-type]
         )
 
     def _sampler(self, dataset: Dataset, shuffle: bool) -> Sampler:
@@ -146,13 +161,16 @@ def collect(
     desc: str = "eval",
     with_loss: bool = True,
     joint: bool = False,
+    world: World = World(),
 ) -> tuple[Predictions, float, float]:
     """(predictions averaged per id, mean loss per batch item, items per second).
 
     With ``joint``, a model with ``joint_predict(outputs) -> {task: prediction}``
     run on batches with ``targets`` (``{task: target}``) also gives its
     predictions for those tasks, in ``Predictions.joint`` (the test pass asks
-    for them; validation, once per epoch, does not).
+    for them; validation, once per epoch, does not). In a data-parallel
+    ``world`` each process predicts its shard and every process gets all of
+    them, in dataset order.
     """
     model.eval()
     ids: list[str] = []
@@ -178,9 +196,17 @@ def collect(
                 joint_arrays[task][1].append(task_pred.detach().float().cpu().numpy())
         items += len(batch["id"])
     seconds = time.perf_counter() - start
+    local_items = items
+    if world.parallel:
+        shards = distributed.gather((ids, trues, preds, joint_arrays), world)
+        ids = [i for shard in shards for i in shard[0]]
+        trues, preds = [a for shard in shards for a in shard[1]], [a for shard in shards for a in shard[2]]
+        joint_arrays = {task: ([a for s in shards for a in s[3][task][0]], [a for s in shards for a in s[3][task][1]]) for task in shards[0][3]}
+        total_loss, items = distributed.reduce_sum([float(loss_sum), items], world)
+        loss_sum = torch.tensor(total_loss)
     predictions = mean_by_key(ids, np.concatenate(trues), np.concatenate(preds))
     predictions.joint = {task: mean_by_key(ids, np.concatenate(t), np.concatenate(p)) for task, (t, p) in joint_arrays.items()}
-    return predictions, float(loss_sum) / max(items, 1), items / seconds if seconds > 0 else 0.0
+    return predictions, float(loss_sum) / max(items, 1), local_items / seconds if seconds > 0 else 0.0
 
 
 @dataclass
@@ -197,6 +223,8 @@ class Trainer:
     label: str = ""
     log: Callable[[str], None] = print
     history: list[dict[str, float]] = field(default_factory=list)
+    world: World = World()
+    train_module: nn.Module | None = None  # what training calls: the model, or a DistributedDataParallel around it
 
     @property
     def last_path(self) -> Path:
@@ -212,14 +240,17 @@ class Trainer:
 
     def _state(self, epoch: int, best_epoch: int, best_score: float | None, scaler: torch.amp.GradScaler, seconds: float, samples: int) -> dict[str, Any]:
         sched = self.optimization.scheduler
+        ranks_rng = distributed.gather(_rng_state(), self.world)  # every process's random state, for an exact resume
+        rng = ranks_rng[self.world.rank]
         return {
             "epoch": epoch,
             "model": self.model.state_dict(),
             "optimizer": self.optimization.optimizer.state_dict(),
             "scheduler": sched.state_dict() if sched is not None else {},
             "scaler": scaler.state_dict(),
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "torch_rng": rng["torch"],
+            "cuda_rng": rng["cuda"],
+            **({"rank_rng": ranks_rng} if self.world.parallel else {}),
             "history": self.history,
             "best_epoch": best_epoch,
             "best_score": best_score,
@@ -229,14 +260,18 @@ class Trainer:
 
     def _restore(self, scaler: torch.amp.GradScaler) -> tuple[int, int, float | None, float, int]:
         state = checkpoint.load(self.last_path)
+        saved_world = len(state.get("rank_rng", [None]))
+        if saved_world != self.world.size:
+            raise CardiobenchError(f"{self.last_path} was written by a run on {saved_world} process(es); resume it on {saved_world} as well (this is {self.world.size}), so it ends where the uninterrupted run would.")
         self.model.load_state_dict(state["model"])
         self.optimization.optimizer.load_state_dict(state["optimizer"])
         if self.optimization.scheduler is not None:
             self.optimization.scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
-        torch.set_rng_state(state["torch_rng"])
-        if state["cuda_rng"]:
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        rng = state["rank_rng"][self.world.rank] if self.world.parallel else {"torch": state["torch_rng"], "cuda": state["cuda_rng"]}
+        torch.set_rng_state(rng["torch"])
+        if rng["cuda"]:
+            torch.cuda.set_rng_state_all(rng["cuda"])
         self.history = list(state["history"])
         self.log(f"{self.label}resumed after epoch {state['epoch'] + 1} from {self.last_path}")
         return state["epoch"] + 1, state["best_epoch"], state["best_score"], state["train_seconds"], state["train_samples"]
@@ -244,6 +279,7 @@ class Trainer:
     def train_epoch(self, batches: Iterable[dict[str, Any]], scaler: torch.amp.GradScaler, desc: str = "train") -> tuple[float, int, float]:
         """One pass of optimisation steps: (mean loss, items, seconds)."""
         self.model.train()
+        module = self.train_module or self.model
         optimizer, scheduler = self.optimization.optimizer, self.optimization.scheduler
         step_schedule = scheduler is not None and self.optimization.per_step
         show = progress.enabled()
@@ -253,7 +289,7 @@ class Trainer:
         for step, batch in enumerate(bar):
             batch = to_device(batch, self.device)
             with _autocast(self.device, self.amp):
-                loss = self.model.loss(self.model(batch["input"]), batch)
+                loss = self.model.loss(module(batch["input"]), batch)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
@@ -265,7 +301,9 @@ class Trainer:
             seen += n
             if show and step % 10 == 0:
                 bar.set_postfix(loss=f"{float(loss_sum) / seen:.4g}", items_s=f"{seen / (time.perf_counter() - tic):.1f}")
-        return float(loss_sum) / max(seen, 1), seen, time.perf_counter() - tic
+        seconds = time.perf_counter() - tic
+        total_loss, total_seen = distributed.reduce_sum([float(loss_sum), seen], self.world)
+        return total_loss / max(total_seen, 1), int(total_seen), seconds
 
     def fit(self, train: EpochLoader, val: DataLoader, epochs: int) -> FitResult:
         scaler = self.amp_scaler()
@@ -279,15 +317,19 @@ class Trainer:
             if scheduler is not None and not self.optimization.per_step:
                 scheduler.step()
 
-            val_pred, val_loss, _ = collect(self.model, val, self.device, self.amp, f"{self.label}validate")
+            val_pred, val_loss, _ = collect(self.model, val, self.device, self.amp, f"{self.label}validate", world=self.world)
             score = self.select.score(val_pred, val_loss)
             improved = math.isfinite(score) and self.select.better(score, best_score)
             if improved:
                 best_epoch, best_score = epoch, score
-                checkpoint.save(self.best_path, {"epoch": epoch, "model": self.model.state_dict()})
+                if self.world.main:
+                    checkpoint.save(self.best_path, {"epoch": epoch, "model": self.model.state_dict()})
             entry = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, f"val_{self.select.name}": score, "seconds": epoch_seconds}
             self.history.append(entry)
-            checkpoint.save(self.last_path, self._state(epoch, best_epoch, best_score, scaler, seconds, samples))
+            state = self._state(epoch, best_epoch, best_score, scaler, seconds, samples)
+            if self.world.main:
+                checkpoint.save(self.last_path, state)
+            distributed.barrier(self.world)
             selected = "" if self.select.name == "loss" else f"  val {self.select.name} {score:.4g}"
             self.log(
                 f"{self.label}epoch {epoch + 1}/{epochs}  train loss {train_loss:.4g}  val loss {val_loss:.4g}"
@@ -297,3 +339,7 @@ class Trainer:
             raise CardiobenchError(f"{self.label}no epoch gave a finite validation {self.select.name}; training diverged (try a lower train.lr).")
         self.model.load_state_dict(checkpoint.load(self.best_path)["model"])
         return FitResult(self.history, best_epoch, seconds, samples)
+
+
+def _rng_state() -> dict[str, Any]:
+    return {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
