@@ -1,5 +1,6 @@
 """Atomic file and directory writes: a reader sees the old content or the new,
-never half of it. Everything cardiobench writes goes through here."""
+never half of it. Everything cardiobench writes goes through here, and
+:func:`exclusive` lets concurrent processes build a shared cache entry once."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
+
+from filelock import FileLock
 
 
 def _replace_from_temp(path: Path, write: Callable[[IO[bytes]], None]) -> None:
@@ -56,3 +59,14 @@ def directory(final: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+@contextlib.contextmanager
+def exclusive(path: Path) -> Iterator[None]:
+    """Hold the inter-process lock of ``path`` (the file ``<path>.lock``) for
+    the block: concurrent runs filling the same cache entry take turns, and the
+    later ones find it finished. The lock is released if the holder dies."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(path.with_name(path.name + ".lock")):
+        yield

@@ -112,6 +112,15 @@ def _parser() -> argparse.ArgumentParser:
         q.add_argument("--root", type=Path, default=Path("leaderboards"), help="the leaderboards folder (default: ./leaderboards)")
         q.set_defaults(handler=_cmd_leaderboard)
 
+    p = sub.add_parser("sweep", parents=[common], help="run a grid of runs (models x seeds x presets x data x overrides) on an executor", description="cardiobench sweep FILE runs every point of the sweep file that is not finished (a re-run skips finished points and resumes interrupted ones); cardiobench sweep status FILE shows each point's state.")
+    p.add_argument("words", nargs="+", metavar="[status] FILE", help="the sweep file (YAML), after 'status' to only show the points' states")
+    p.add_argument("--executor", choices=["debug", "local", "slurm", "ray"], default="local", help="debug: one after another in this process; local: subprocesses (default); slurm: a job array; ray: an existing Ray cluster (cardiobench[ray])")
+    p.add_argument("--runs-dir", type=Path, help="where the points' run directories go (default: the file's runs_dir, else runs/sweep-<file name>)")
+    p.add_argument("--dry-run", action="store_true", help="show the points and their states; start nothing")
+    p.add_argument("--submit", action="store_true", help="at the end, add every finished point's record to the leaderboards (one validated submission)")
+    p.add_argument("--root", type=Path, default=Path("leaderboards"), help="the leaderboards folder for --submit (default: ./leaderboards)")
+    p.set_defaults(handler=_cmd_sweep)
+
     p = sub.add_parser("audit", parents=[common], help="list the papers' reported numbers that break their task's consistency checks", description="Check every reported row against the relations its task declares between its metrics (e.g. accuracy between sensitivity and specificity) and list the violations.")
     p.add_argument("--task", help="only this task (default: every task)")
     p.set_defaults(handler=_cmd_audit)
@@ -293,6 +302,37 @@ def _cmd_leaderboard(args: argparse.Namespace, registry: Registry) -> int:
     else:
         for path in leaderboard.plot(store, registry, args.task):
             print(f"wrote {path}")
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace, registry: Registry) -> int:
+    from cardiobench import sweep
+
+    if len(args.words) > 2 or (len(args.words) == 2 and args.words[0] != "status"):
+        raise CardiobenchError(f"cardiobench sweep takes FILE or status FILE, got: {' '.join(args.words)}.")
+    spec = sweep.load(Path(args.words[-1]), list(getattr(args, "plugin", [])))
+    runs_dir = sweep.runs_dir_of(spec, args.runs_dir)
+    invalid = sweep.invalid_points(spec, registry)
+    if args.words[0] == "status" or args.dry_run:
+        rows = sweep.status(spec, runs_dir)
+        for row in rows:
+            if row["point"] in invalid and row["state"] != "done":
+                row["state"], row["where"] = "invalid", invalid[row["point"]]
+        _print_table(rows, "the sweep has no points")
+        states = [row["state"] for row in rows]
+        print(f"{len(rows)} point(s) under {runs_dir}: " + ", ".join(f"{states.count(s)} {s}" for s in ("done", "running", "failed", "interrupted", "pending", "invalid") if s in states))
+        return 0 if args.dry_run or all(s == "done" for s in states) else 1
+    outcome = sweep.execute(spec, args.executor, runs_dir, invalid)
+    print(f"{len(spec.points)} point(s) under {runs_dir}: {len(outcome.done)} done ({outcome.started} run now), {len(outcome.failed)} failed")
+    for failure in outcome.failed:
+        print(f"failed: {failure['point']}: {failure['error']} (log: {failure['log']})")
+    if args.submit and outcome.done:
+        from cardiobench.leaderboard.store import Store
+
+        added = sweep.submit(outcome.done, Store(args.root), registry)
+        print(f"submitted {len(added)} new record(s) to {args.root} ({len(outcome.done) - len(added)} already there)")
+    if outcome.failed:
+        raise CardiobenchError(f"{len(outcome.failed)} of {len(spec.points)} point(s) failed (listed above); fix them and run the sweep again: finished points are skipped.")
     return 0
 
 

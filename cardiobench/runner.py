@@ -12,6 +12,7 @@ predicts its share, rank 0 alone writes the directory.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -58,6 +59,7 @@ class RunRequest:
 class RunOutcome:
     run_dir: Path
     record: dict[str, Any]
+    reused: bool = False  # finished before this call (a shared stage, a finished sweep point)
 
 
 class RunLog:
@@ -99,6 +101,12 @@ def _resolve(request: RunRequest, registry: Registry) -> _Resolved:
     return _Resolved(task, model, dataset_name, resolved)
 
 
+def check_request(request: RunRequest, registry: Registry) -> None:
+    """Raise the error a run of ``request`` would stop on before it starts:
+    unknown names, a model that does not serve the task, a bad config."""
+    _resolve(request, registry)
+
+
 def _new_run_dir(runs_dir: Path, request: RunRequest) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     base = Path(runs_dir) / f"{stamp}-{request.task}-{request.model}-s{request.seed}"
@@ -108,6 +116,20 @@ def _new_run_dir(runs_dir: Path, request: RunRequest) -> Path:
         run_dir = base.with_name(f"{base.name}-{n}")
     run_dir.mkdir(parents=True)
     return run_dir
+
+
+def _fixed_run_dir(run_dir: Path) -> Path:
+    if (run_dir / RUN_FILE).exists():
+        raise CardiobenchError(f"{run_dir} already holds a run; resume it with cardiobench run --resume {run_dir}.")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def request_name(request: RunRequest, key: str = "") -> str:
+    """A stable directory name for ``request``: task, model, preset, seed and a
+    hash of everything else that changes its result (data, overrides, ``key``)."""
+    identity = [request.dataset, request.data_root, sorted(request.overrides), key]
+    return f"{request.task}-{request.model}-{request.preset}-s{request.seed}-{derive_seed(*identity) % 16**8:08x}"
 
 
 def _selection(registry: Registry, task: TaskSpec, select_by: str) -> Selection:
@@ -377,8 +399,11 @@ class StageContext:
     registry: Registry
     runs_dir: Path
 
-    def run_stage(self, request: RunRequest) -> RunOutcome:
-        return run(request, self.registry, self.runs_dir)
+    def run_stage(self, request: RunRequest, key: str = "") -> RunOutcome:
+        """Run ``request`` in ``<runs_dir>/stages/<name>``, named by the request
+        and ``key`` (e.g. the data fingerprint): every run needing the same
+        stage shares one training, resumed if interrupted."""
+        return run_in(request, self.registry, self.runs_dir / "stages" / request_name(request, key))
 
 
 def _prepare(request: RunRequest, registry: Registry, resolved: _Resolved, runs_dir: Path) -> tuple[DataBundle, dict[str, Any]]:
@@ -412,15 +437,18 @@ def preset_banner(resolved: config.ResolvedConfig) -> str:
     return text
 
 
-def run(request: RunRequest, registry: Registry, runs_dir: Path = Path("runs")) -> RunOutcome:
-    """Start a new run."""
+def run(request: RunRequest, registry: Registry, runs_dir: Path = Path("runs"), run_dir: Path | None = None) -> RunOutcome:
+    """Start a new run (in ``run_dir`` if given, else a new time-stamped
+    directory under ``runs_dir``)."""
     wall_start, started = time.time(), records.now()
     resolved = _resolve(request, registry)
     banner = preset_banner(resolved.config)
     print(banner, flush=True)
     prepared = _prepare(request, registry, resolved, runs_dir)
     world = distributed.current()
-    run_dir = distributed.from_main(_new_run_dir(runs_dir, request) if world.main else None, world)
+    if world.main:
+        run_dir = _fixed_run_dir(Path(run_dir)) if run_dir is not None else _new_run_dir(runs_dir, request)
+    run_dir = distributed.from_main(run_dir, world)
     if world.main:
         atomic.write_text(run_dir / RUN_FILE, json.dumps({"request": asdict(request), "preset": {"name": resolved.config.preset, "version": resolved.config.preset_version, "description": resolved.config.preset_description}, "sources": resolved.config.sources, "started_at": started}, indent=2))
         atomic.write_text(run_dir / CONFIG_FILE, config.dump_yaml(resolved.config.values))
@@ -446,3 +474,25 @@ def resume(run_dir: Path, registry: Registry) -> RunOutcome:
     if distributed.current().main:
         RunLog(run_dir / "log.txt")(f"resuming {run_dir}")
     return _start(request, registry, resolved, run_dir, meta["started_at"], _prepare(request, registry, resolved, run_dir.parent), wall_start)
+
+
+def run_in(request: RunRequest, registry: Registry, run_dir: Path) -> RunOutcome:
+    """The run of ``request`` in ``run_dir``: its record if finished, else
+    resumed if started, else started there. Concurrent callers take turns (a
+    lock on the directory), so the work is done once."""
+    run_dir = Path(run_dir)
+    world = distributed.current()
+    with atomic.exclusive(run_dir) if world.main else contextlib.nullcontext():
+        state = distributed.from_main(run_state(run_dir), world)
+        if state == "finished":
+            return RunOutcome(run_dir, records.read(run_dir / records.RECORD_FILE), reused=True)
+        if state == "started":
+            return resume(run_dir, registry)
+        return run(request, registry, run_dir.parent, run_dir)
+
+
+def run_state(run_dir: Path) -> str:
+    """``finished`` (a record), ``started`` (resumable) or ``new``."""
+    if (run_dir / records.RECORD_FILE).is_file():
+        return "finished"
+    return "started" if (run_dir / RUN_FILE).is_file() and (run_dir / CONFIG_FILE).is_file() else "new"

@@ -98,6 +98,13 @@ def cache_pseudo_labels(segmenter: Segmenter, values: Mapping[str, Any], data_ro
     folder = cache_dir() / "pseudo-labels" / f"{segmenter.record['run_id']}-{fingerprint[:12]}-s{size}"
     if (folder / "alpha.json").is_file():
         return folder
+    with atomic.exclusive(folder):  # concurrent runs of one segmenter predict once
+        if not (folder / "alpha.json").is_file():
+            _predict_pseudo_labels(segmenter, values, data_root, size, folder)
+    return folder
+
+
+def _predict_pseudo_labels(segmenter: Segmenter, values: Mapping[str, Any], data_root: Path | None, size: int, folder: Path) -> None:
     seg_values = config.merge(values, {"data": {"size": segmenter.size}})
     layout, cache, _ = open_layout(data_root, seg_values, need_traces=True)
     alpha = {}
@@ -108,7 +115,6 @@ def cache_pseudo_labels(segmenter: Segmenter, values: Mapping[str, Any], data_ro
             ed, es = video.ed_es
             alpha[video.name] = float(np.mean([dice_from_masks(trace_mask(video, phase, segmenter.size), prob[t.frame] > 0.5) for phase, t in zip(PHASES, (ed, es))]))
         atomic.write_text(tmp / "alpha.json", json.dumps(alpha))
-    return folder
 
 
 class WithPseudoLabels(Dataset):
@@ -143,8 +149,10 @@ def prepare_stca(bundle: DataBundle, values: dict[str, Any], context: StageConte
     trained_here = aux["segmenter"] is None
     if trained_here:
         request = segmenter_request(values, context)
-        print(f"stca: no aux.segmenter given, so the LV segmenter is trained first as a recorded stage ({request.task} / {request.model}, preset {request.preset}); reuse it later with --set aux.segmenter=RUN_DIR", flush=True)
-        aux["segmenter"] = str(context.run_stage(request).run_dir.resolve())
+        print(f"stca: no aux.segmenter given, so the LV segmenter comes first, a recorded stage ({request.task} / {request.model}, preset {request.preset}) under RUNS_DIR/stages/, trained once and shared by every STCA run on the same data, preset and seed (or name one with --set aux.segmenter=RUN_DIR)", flush=True)
+        stage = context.run_stage(request, key=bundle.fingerprint)
+        trained_here = not stage.reused
+        aux["segmenter"] = str(stage.run_dir.resolve())
     segmenter = Segmenter(Path(aux["segmenter"]).expanduser(), context.registry, bundle.fingerprint)
     size = int(bundle.info["frame_size"])
     data_root = Path(context.request.data_root) if context.request.data_root else None
