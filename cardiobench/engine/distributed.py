@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
+import signal
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -27,11 +28,24 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import Sampler
 
-from cardiobench.errors import ConfigError
+from cardiobench.errors import CardiobenchError, ConfigError
 
 T = TypeVar("T")
 
 ENV_TIMEOUT = "CARDIOBENCH_DIST_TIMEOUT_S"
+
+
+class Stopped(CardiobenchError):
+    """The launcher stopped this process (another rank failed, or the job was cancelled)."""
+
+    exit_code = 128 + signal.SIGTERM
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise Stopped(
+        "This data-parallel run was stopped by its launcher (SIGTERM: another process of the run failed, or the job was cancelled). "
+        "Finished epochs are kept and nothing is half-written; continue with the same launch and --resume RUN_DIR (the run directory printed at its start)."
+    )
 
 
 @dataclass(frozen=True)
@@ -96,10 +110,25 @@ def session(device_name: str = "auto") -> Iterator[World]:
         torch.cuda.set_device(local_rank)
     timeout = datetime.timedelta(seconds=float(os.environ.get(ENV_TIMEOUT, 1800)))
     dist.init_process_group(backend, timeout=timeout)
+    previous = signal.signal(signal.SIGTERM, _stop)  # torchrun stops the other ranks with SIGTERM when one fails
     try:
         yield current()
+    except RuntimeError as exc:
+        if not _lost_peer(exc):
+            raise
+        raise CardiobenchError(
+            f"A process of this data-parallel run stopped or lost contact ({str(exc).splitlines()[0][:200]}). "
+            "Finished epochs are kept and nothing is half-written; look for the failing rank above, then continue with the same launch and --resume RUN_DIR."
+        ) from exc
     finally:
-        dist.destroy_process_group()
+        signal.signal(signal.SIGTERM, previous)
+        with contextlib.suppress(Exception):  # a peer may be gone already
+            dist.destroy_process_group()
+
+
+def _lost_peer(exc: RuntimeError) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, getattr(dist, "DistError", ())) or any(word in text for word in ("gloo", "nccl", "connection reset", "connection closed"))
 
 
 def device_for(device: torch.device, world: World) -> torch.device:
