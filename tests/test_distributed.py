@@ -122,3 +122,15 @@ def test_a_batch_the_world_cannot_split_is_refused_before_anything_is_written(tm
     assert result.returncode != 0
     assert "error: train.batch_size 5 is the global batch and must be divisible by the world size 2" in result.stderr
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
+def test_a_launch_without_the_backend_is_refused(monkeypatch: pytest.MonkeyPatch):
+    import torch.distributed as dist
+
+    from cardiobench.engine import distributed
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setattr(dist, "is_backend_available", lambda name: False)
+    with pytest.raises(ConfigError, match="no 'gloo' backend"):
+        with distributed.session("cpu"):
+            pass

@@ -197,11 +197,11 @@ def collect(
         items += len(batch["id"])
     seconds = time.perf_counter() - start
     local_items = items
-    if world.parallel:
+    if world.parallel:  # every shard, in rank order (= dataset order)
         shards = distributed.gather((ids, trues, preds, joint_arrays), world)
-        ids = [i for shard in shards for i in shard[0]]
-        trues, preds = [a for shard in shards for a in shard[1]], [a for shard in shards for a in shard[2]]
-        joint_arrays = {task: ([a for s in shards for a in s[3][task][0]], [a for s in shards for a in s[3][task][1]]) for task in shards[0][3]}
+        ids, trues, preds = (_concat(shard[k] for shard in shards) for k in range(3))
+        tasks = sorted({task for shard in shards for task in shard[3]})
+        joint_arrays = {task: (_concat(s[3].get(task, ([], []))[0] for s in shards), _concat(s[3].get(task, ([], []))[1] for s in shards)) for task in tasks}
         total_loss, items = distributed.reduce_sum([float(loss_sum), items], world)
         loss_sum = torch.tensor(total_loss)
     predictions = mean_by_key(ids, np.concatenate(trues), np.concatenate(preds))
@@ -339,6 +339,10 @@ class Trainer:
             raise CardiobenchError(f"{self.label}no epoch gave a finite validation {self.select.name}; training diverged (try a lower train.lr).")
         self.model.load_state_dict(checkpoint.load(self.best_path)["model"])
         return FitResult(self.history, best_epoch, seconds, samples)
+
+
+def _concat(parts: Iterable[list[Any]]) -> list[Any]:
+    return [item for part in parts for item in part]
 
 
 def _rng_state() -> dict[str, Any]:
