@@ -7,7 +7,9 @@ The schema lives in ``cardiobench/schemas/run-record.v<N>.json``; bump
 from __future__ import annotations
 
 import json
+import os
 import platform
+import re
 import subprocess
 from datetime import datetime, timezone
 from functools import cache
@@ -47,6 +49,38 @@ def problems(record: Any) -> list[str]:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         out.append(f"{where}: {error.message}")
     return out
+
+
+def portable(value: Any, places: dict[Path, str]) -> Any:
+    """``value`` (a record or any part of it) with every absolute local path
+    made portable: below a place in ``places`` (e.g. the cache -> ``<cache>``,
+    the runs folder -> ``<runs>``), else below the working directory or its
+    parent (relative: ``../shared/data/mitdb``), else below the home folder
+    (``~/...``). A path elsewhere keeps only its last two parts after ``<local>``."""
+    named = {str(Path(p).resolve()): name for p, name in places.items()}
+    cwd = Path.cwd().resolve()
+    named |= {str(cwd): ".", str(cwd.parent): "..", str(Path.home().resolve()): "~"}
+    prefixes = sorted((p for p in named if p != "/"), key=len, reverse=True)
+    pattern = re.compile(r"(?<![\w.~<>-])/[^\s'\"(),;]*")
+
+    def replace(match: re.Match[str]) -> str:
+        path = match.group(0)
+        for prefix in prefixes:
+            if path == prefix or path.startswith(prefix + "/"):
+                return named[prefix] + path[len(prefix) :]
+        tail = [part for part in path.split("/") if part][-2:]
+        return "/".join(["<local>", *tail]) if tail else path
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, str):
+            return pattern.sub(replace, item) if "/" in item else item
+        if isinstance(item, dict):
+            return {key: walk(v) for key, v in item.items()}
+        if isinstance(item, list):
+            return [walk(v) for v in item]
+        return item
+
+    return walk(value)
 
 
 def read(path: Path) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from cardiobench.engine.loop import EpochLoader, Predictions, Selection, Trainer
 from cardiobench.engine.seeding import derive_seed, seed_everything
 from cardiobench.errors import CardiobenchError, ConfigError
 from cardiobench.evaluation import MetricValue, fold_mean, per_class, score
+from cardiobench.paths import cache_dir
 from cardiobench.run_outputs import FoldResult, pooled, predictions_frame, save_maps
 from cardiobench.registry import Registry
 from cardiobench.specs import DataBundle, DataRequest, Fold, MetricSpec, ModelSpec, TaskSpec, parameter_count
@@ -332,6 +333,7 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
     joint = run.joint_predictions(results)
     if joint:
         record["joint"] = run.joint_record(joint)
+    record = records.portable(record, {cache_dir(): "<cache>", run.run_dir.parent: "<runs>"})  # no local absolute paths in what gets shared
     problems = records.problems(record)
     if problems:
         raise CardiobenchError(f"Internal error: the run record of {run.run_dir} fails its schema: {'; '.join(problems)}")

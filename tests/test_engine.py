@@ -47,6 +47,9 @@ def test_run_directory_contents(uninterrupted: Path):
     assert env["torch"] == torch.__version__ and env["plugins"]["echo"] and env["device"] == "cpu"
     assert record["timing"]["train_items_per_second"] > 0
     assert "preset: ci (v1)" in (uninterrupted / "log.txt").read_text()
+    text = (uninterrupted / "record.json").read_text()
+    assert '"/' not in text and str(uninterrupted.parent) not in text, "records carry no absolute local paths"
+    assert "<cache>/synthetic/echonet-" in record["dataset"]["source"]
 
 
 def test_checkpoints_load_with_weights_only(uninterrupted: Path):

@@ -112,7 +112,7 @@ def test_stca_points_share_one_segmenter_stage(tmp_path: Path):
     assert result.code == 0, result.out + result.err
     (stage,) = [p for p in (tmp_path / "runs" / "stages").iterdir() if p.is_dir()]
     stages = [records.read(p / "record.json")["stages"]["segmenter"] for p in sorted((tmp_path / "runs").glob("lvef-stca-*/"))]
-    assert [Path(s["run_dir"]) for s in stages] == [stage.resolve()] * 2
+    assert [s["run_dir"] for s in stages] == [f"<runs>/stages/{stage.name}"] * 2
     assert sorted(s["trained_in_this_run"] for s in stages) == [False, True]
 
 

@@ -27,6 +27,12 @@ def ci_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return out
 
 
+def segmenter_dir(ci_runs: dict[str, Path]) -> Path:
+    """The STCA run's segmenter stage (its record names it relative to the runs folder)."""
+    named = records.read(ci_runs["stca"] / "record.json")["stages"]["segmenter"]["run_dir"]
+    return Path(named.replace("<runs>", str(ci_runs["stca"].parent)))
+
+
 @pytest.mark.parametrize("model", MODELS)
 def test_every_lvef_model_runs_the_ci_preset(ci_runs: dict[str, Path], model: str):
     record = records.read(ci_runs[model] / "record.json")
@@ -37,15 +43,18 @@ def test_every_lvef_model_runs_the_ci_preset(ci_runs: dict[str, Path], model: st
 def test_stca_records_its_segmenter_stage(ci_runs: dict[str, Path]):
     record = records.read(ci_runs["stca"] / "record.json")
     stage = record["stages"]["segmenter"]
-    assert stage["trained_in_this_run"] and Path(stage["run_dir"]).is_dir() and stage["backbone"] == "mobilenet_v3_large"
-    assert record["config"]["aux"]["segmenter"] == stage["run_dir"]  # a resume reuses it
-    seg = records.read(Path(stage["run_dir"]) / "record.json")
+    stage_dir = segmenter_dir(ci_runs)
+    assert stage["trained_in_this_run"] and stage["run_dir"].startswith("<runs>/stages/lvef-seg-deeplabv3-ci-s0-") and stage_dir.is_dir() and stage["backbone"] == "mobilenet_v3_large"
+    assert stage["pseudo_labels"].startswith("<cache>/pseudo-labels/") and record["config"]["aux"]["segmenter"] == stage["run_dir"]
+    saved = (ci_runs["stca"] / "config.yaml").read_text()
+    assert f"segmenter: {stage_dir.resolve()}" in saved  # the run's own config names it in full, so a resume reuses it
+    seg = records.read(stage_dir / "record.json")
     assert seg["task"]["name"] == "lvef-seg" and seg["dataset"]["fingerprint"] == record["dataset"]["fingerprint"]
     assert {"dice", "dice/ed", "dice/es"} <= set(seg["metrics"])
 
 
 def test_a_named_segmenter_is_reused_not_retrained(ci_runs: dict[str, Path], tmp_path: Path):
-    segmenter = records.read(ci_runs["stca"] / "record.json")["stages"]["segmenter"]["run_dir"]
+    segmenter = segmenter_dir(ci_runs)
     result = cli("run", "--task", "lvef", "--model", "stca", "--preset", "ci", "--runs-dir", tmp_path, "--no-progress", "--set", f"aux.segmenter={segmenter}")
     assert result.code == 0, result.err
     assert [p.name.split("-", 2)[-1] for p in tmp_path.iterdir()] == ["lvef-stca-s0"]  # no new segmenter run
