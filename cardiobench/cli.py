@@ -283,8 +283,7 @@ def _cmd_leaderboard(args: argparse.Namespace, registry: Registry) -> int:
             changed = leaderboard.write(built)
             print(f"built {len(built.tables)} table(s) under {store.root}; {len(changed)} file(s) changed")
     elif action == "submit":
-        paths = leaderboard.submit(store, registry, args.run_dirs)
-        changed = leaderboard.write(leaderboard.build(store, registry))
+        paths, changed = leaderboard.publish(store, registry, args.run_dirs)
         print("".join(f"added {path}\n" for path in paths) + f"{len(changed)} leaderboard file(s) changed")
     elif action == "reproduce":
         if args.no_progress:

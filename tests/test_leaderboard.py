@@ -123,15 +123,45 @@ def test_submit_refuses_duplicates_and_mismatches(board: Path, ci_run_dirs: dict
     other_code = cli("leaderboard", "submit", variant("other-code", lambda r: (r.update(seed=8), r["environment"].update(cardiobench="9.9.9"))), "--root", board)
     assert other_code.code == 2 and "cardiobench 9.9.9" in other_code.err
     invalid = cli("leaderboard", "submit", variant("invalid", lambda r: r.pop("metrics")), "--root", board)
-    assert invalid.code == 2 and "fails the run-record schema" in invalid.err
+    assert invalid.code == 2 and "'metrics' is a required property" in invalid.err
 
     before = sorted((board / "lvef" / "records").iterdir())
     good = variant("good", lambda r: r.update(seed=9))
     batch = cli("leaderboard", "submit", good, tmp_path / "invalid", "--root", board)
-    assert batch.code == 2 and "fails the run-record schema" in batch.err
+    assert batch.code == 2 and "Nothing was submitted: 1 record(s) refused" in batch.err
     twice = cli("leaderboard", "submit", good, variant("good-again", lambda r: r.update(seed=9)), "--root", board)
     assert twice.code == 2 and "already holds r3d seed 9 (run good)" in twice.err
     assert sorted((board / "lvef" / "records").iterdir()) == before  # a refused batch adds nothing
+
+
+def test_submit_refuses_untrusted_records_naming_every_reason(board: Path, ci_run_dirs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    def variant(name: str, text) -> Path:  # noqa: ANN001
+        run_dir = tmp_path / name
+        shutil.copytree(ci_run_dirs["r3d-0"], run_dir)
+        record = records.read(run_dir / "record.json")
+        (run_dir / "record.json").write_text(text(record))
+        return run_dir
+
+    def edited(edit):  # noqa: ANN001, ANN202
+        return lambda r: (edit(r), json.dumps(r))[1]
+
+    before = sorted((board / "lvef" / "records").iterdir())
+    cases = {
+        "older": (edited(lambda r: r.update(schema_version=0)), "schema_version 0 is not this cardiobench's 1"),
+        "nan": (lambda r: json.dumps(r).replace('"value": ' + json.dumps(r["metrics"]["mae"]["value"]), '"value": NaN', 1), "NaN is not a finite number"),
+        "slash": (edited(lambda r: r.update(run_id="../../evil")), "run_id '../../evil' must be a plain name"),
+        "forged": (edited(lambda r: r["metrics"]["mae"].update(value=r["metrics"]["mae"]["value"] - 1)), "it states mae"),
+        "forged-fold": (edited(lambda r: r["folds"][0]["metrics"]["rmse"].update(value=0.5)), "fold official states rmse 0.5, its test predictions give"),
+    }
+    dirs = {name: variant(name, text) for name, (text, _) in cases.items()}
+    result = cli("leaderboard", "submit", *dirs.values(), "--root", board)
+    assert result.code == 2 and f"{len(cases)} record(s) refused" in result.err
+    for name, (_, reason) in cases.items():
+        assert f"{dirs[name]}/record.json: " in result.err and reason in result.err, name
+    monkeypatch.setattr("cardiobench.leaderboard.admission.MAX_RECORD_BYTES", 1000)
+    big = cli("leaderboard", "submit", ci_run_dirs["r3d-0"], "--root", board)
+    assert big.code == 2 and "over the 1,000 bytes a record may have" in big.err
+    assert sorted((board / "lvef" / "records").iterdir()) == before
 
 
 def test_reproduce_recomputes_and_compares(board: Path, tmp_path: Path):
@@ -224,3 +254,17 @@ def test_reproduce_reruns_only_the_newest_table_version(board: Path):
     assert [r["run_id"] for r in chosen] == [record["run_id"]]
     assert len(notes) == 1 and "superseded by v2" in notes[0]
     (records_dir / f"{record['run_id']}.json").unlink()
+
+
+def test_two_submissions_at_once_both_land(ci_run_dirs: dict[str, Path], tmp_path: Path):
+    import subprocess
+    import sys
+
+    root = tmp_path / "leaderboards"
+    runs = [ci_run_dirs["r2plus1d-0"], ci_run_dirs["r3d-0"]]
+    together = [subprocess.Popen([sys.executable, "-m", "cardiobench", "leaderboard", "submit", str(run_dir), "--root", str(root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for run_dir in runs]
+    for process in together:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+    assert sorted(p.stem for p in (root / "lvef" / "records").glob("*.json")) == sorted(r.name for r in runs)
+    assert cli("leaderboard", "build", "--check", "--root", root).code == 0  # no torn or stale table

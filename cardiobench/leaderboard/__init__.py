@@ -18,7 +18,7 @@ import polars as pl
 
 from cardiobench import atomic, plotting, records
 from cardiobench.errors import CardiobenchError
-from cardiobench.leaderboard import tables
+from cardiobench.leaderboard import admission, tables
 from cardiobench.leaderboard.store import LEDGER, Identity, Store, Table, data_name
 from cardiobench.registry import Registry
 from cardiobench.runner import RunRequest, run
@@ -100,23 +100,39 @@ def _table_of(existing: list[dict[str, Any]], record: dict[str, Any]) -> list[di
 
 
 def submit(store: Store, registry: Registry, run_dirs: list[Path]) -> list[Path]:
-    """Add the records of finished runs: all of them, or none when one is refused."""
+    """Add the records of finished runs: all of them, or none when one is
+    refused (every refused record is named, with its reasons, at once)."""
     accepted: list[dict[str, Any]] = []
     on_board: dict[str, list[dict[str, Any]]] = {}  # per task: its committed records, read once
+    candidates, refused = [], []
     for run_dir in run_dirs:
         path = Path(run_dir) / records.RECORD_FILE
         if not path.is_file():
-            raise CardiobenchError(f"{run_dir} has no {records.RECORD_FILE}: only finished runs can be submitted.")
-        record = records.read(path)
-        problems = records.problems(record)
-        if problems:
-            raise CardiobenchError(f"{path} fails the run-record schema: {'; '.join(problems)}.")
+            refused.append(f"{run_dir}: no {records.RECORD_FILE} (only finished runs can be submitted)")
+            continue
+        record, why = admission.read(path)
+        why = why or admission.problems(record, registry)
+        if why:
+            refused.append(f"{path}: {'; '.join(why)}")
+        else:
+            candidates.append(record)
+    if refused:
+        raise CardiobenchError(f"Nothing was submitted: {len(refused)} record(s) refused - " + " | ".join(refused) + ".")
+    for record in candidates:
         task = registry.task(record["task"]["name"]).name
         existing = on_board.setdefault(task, store.records(task))
         _admit(record, existing)
         existing.append(record)
         accepted.append(record)
     return [store.add_record(record) for record in accepted]
+
+
+def publish(store: Store, registry: Registry, run_dirs: list[Path]) -> tuple[list[Path], list[Path]]:
+    """:func:`submit` then rebuild the tables, holding the leaderboards' lock:
+    two submissions at once take turns, and neither loses a record or tears a table."""
+    with atomic.exclusive(store.root / ".submit"):
+        added = submit(store, registry, run_dirs)
+        return added, write(build(store, registry))
 
 
 def _admit(record: dict[str, Any], existing: list[dict[str, Any]]) -> None:

@@ -157,7 +157,4 @@ def submit(run_dirs: list[Path], store: Store, registry: Registry) -> list[Path]
     """Add the finished points' records that the leaderboards do not hold yet
     (one validated submission, then the tables rebuilt)."""
     on_board = {r["run_id"] for task in {records.read(d / records.RECORD_FILE)["task"]["name"] for d in run_dirs} for r in store.records(task)}
-    new = [d for d in run_dirs if d.name not in on_board]
-    added = leaderboard.submit(store, registry, new) if new else []
-    leaderboard.write(leaderboard.build(store, registry))
-    return added
+    return leaderboard.publish(store, registry, [d for d in run_dirs if d.name not in on_board])[0]
