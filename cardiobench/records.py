@@ -7,7 +7,6 @@ The schema lives in ``cardiobench/schemas/run-record.v<N>.json``; bump
 from __future__ import annotations
 
 import json
-import os
 import platform
 import re
 import subprocess

@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import time
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import polars as pl
 import torch
 
 from cardiobench import atomic, config, records
@@ -33,9 +30,9 @@ from cardiobench.errors import CardiobenchError, ConfigError
 from cardiobench.evaluation import MetricValue, fold_mean, per_class, score
 from cardiobench.paths import cache_dir
 from cardiobench.run_outputs import FoldResult, pooled, predictions_frame, save_maps
+from cardiobench.run_record import mean_analysis, metric_dict, summary, test_items
 from cardiobench.registry import Registry
 from cardiobench.specs import DataBundle, DataRequest, Fold, MetricSpec, ModelSpec, TaskSpec, parameter_count
-from cardiobench.tables import markdown
 
 RUN_FILE = "run.json"
 CONFIG_FILE = "config.yaml"
@@ -142,10 +139,6 @@ def _selection(registry: Registry, task: TaskSpec, select_by: str) -> Selection:
     return Selection(metric.name, lambda pred, _loss: float(metric.fn(pred.y_true, pred.y_pred)), metric.higher_is_better)
 
 
-def _metric_dict(values: Mapping[str, MetricValue]) -> dict[str, dict[str, float | None]]:
-    return {k: {f: (x if math.isfinite(x) else None) for f, x in v.as_dict().items()} for k, v in values.items()}
-
-
 def _baseline_predictions(task: TaskSpec, train_targets: np.ndarray, preds: Predictions) -> np.ndarray | None:
     """The task's constant baseline for every test item; class scores are padded
     with zeros to the model's classes (those absent from training)."""
@@ -249,27 +242,9 @@ class _Run:
         for task_name, named in joint.items():
             task = self.registry.task(task_name)
             metrics, per_fold = self.score_folds(named, task, f"joint-{task_name}-")
-            out[task_name] = {"version": task.version, "metrics": _metric_dict(metrics), "folds": [{"name": n, "metrics": _metric_dict(m), "n_test": len(p)} for (n, p), m in zip(named, per_fold)]}
-            out[task_name] |= _test_items(pooled(named))
+            out[task_name] = {"version": task.version, "metrics": metric_dict(metrics), "folds": [{"name": n, "metrics": metric_dict(m), "n_test": len(p)} for (n, p), m in zip(named, per_fold)]}
+            out[task_name] |= test_items(pooled(named))
         return out
-
-
-def _test_items(predictions: Predictions) -> dict[str, Any]:
-    """``{"test_items": ...}`` for values or class scores (maps are too large for a record), else {}."""
-    if predictions.y_pred.ndim > 2:
-        return {}
-    return {"test_items": {"ids": predictions.ids, "y_true": predictions.y_true.tolist(), "y_pred": predictions.y_pred.tolist()}}
-
-
-def _mean_analysis(results: list[FoldResult]) -> dict[str, float]:
-    """Each analysis number averaged over the folds that report it (NaN-free)."""
-    names = sorted({name for r in results for name in r.analysis})
-    out = {}
-    for name in names:
-        values = [r.analysis[name] for r in results if name in r.analysis and math.isfinite(r.analysis[name])]
-        if values:
-            out[name] = float(np.mean(values))
-    return out
 
 
 def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str, wall_start: float) -> RunOutcome:
@@ -284,14 +259,14 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
     metrics, per_fold = run.score_folds(named)
     folds = []
     for r, fold_metrics in zip(results, per_fold):
-        folds.append({"name": r.name, "metrics": _metric_dict(fold_metrics), "best_epoch": r.best_epoch, "n_test": len(r.predictions), "history": r.history})
+        folds.append({"name": r.name, "metrics": metric_dict(fold_metrics), "best_epoch": r.best_epoch, "n_test": len(r.predictions), "history": r.history})
         if r.analysis:
             folds[-1]["analysis"] = r.analysis
 
     baseline_record = None
     if all(r.baseline is not None for r in results) and resolved.task.reference_baseline is not None:
         base_pred = Predictions(joined.ids, joined.y_true, np.concatenate([r.baseline for r in results]))
-        baseline_record = {"name": resolved.task.reference_baseline_name, "metrics": _metric_dict(run.score(base_pred, "baseline"))}
+        baseline_record = {"name": resolved.task.reference_baseline_name, "metrics": metric_dict(run.score(base_pred, "baseline"))}
 
     task, model_spec = resolved.task, resolved.model
     dataset = run.registry.dataset(resolved.dataset_name)
@@ -308,7 +283,7 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
         "request": {"overrides": list(request.overrides), "data_root": request.data_root},
         "config": run.values,
         "distributed": {**run.world.describe(), "global_batch": int(run.values["train"]["batch_size"]), "batch_per_rank": int(run.values["train"]["batch_size"]) // run.world.size},
-        "metrics": _metric_dict(metrics),
+        "metrics": metric_dict(metrics),
         "folds": folds,
         "stages": stages,
         "timing": {
@@ -323,13 +298,13 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
     }
     if baseline_record is not None:
         record["reference_baseline"] = baseline_record
-    analysis = _mean_analysis(results)
+    analysis = mean_analysis(results)
     if analysis:
         record["analysis"] = analysis
     class_names = bundle.info.get("classes")
     if class_names and joined.y_pred.ndim == 2 and len(class_names) == joined.y_pred.shape[1]:
         record["per_class"] = per_class(joined.y_true, joined.y_pred, class_names)
-    record |= _test_items(joined)
+    record |= test_items(joined)
     joint = run.joint_predictions(results)
     if joint:
         record["joint"] = run.joint_record(joint)
@@ -357,39 +332,6 @@ def _plots(run: _Run, jobs: list[tuple[TaskSpec, Predictions, Path]]) -> None:
         if spec.plots is not None:
             for path in spec.plots(predictions, folder):
                 run.log(f"plot: {path}")
-
-
-def _ci_text(metric: Mapping[str, float | None]) -> str:
-    return f"{metric['ci_low']:.4g} to {metric['ci_high']:.4g}" if metric["ci_low"] is not None else "n/a"
-
-
-def summary(record: Mapping[str, Any], metrics: list[MetricSpec]) -> str:
-    """The final table: each metric with its CI, beside the reference baseline
-    (and, for errors, the model's error as a fraction of the baseline's)."""
-    baseline = record.get("reference_baseline")
-    rows = []
-    by_name = {spec.name: spec for spec in metrics}
-    for name in record["metrics"]:
-        spec = by_name[name.split("/")[0]]
-        m = record["metrics"][name]
-        row = {"metric": name, "value": m["value"], "95% CI": _ci_text(m)}
-        if baseline:
-            b = baseline["metrics"][name]["value"]
-            row[baseline["name"]] = b
-            row["model / baseline"] = f"{m['value'] / b:.3f}" if b and not spec.higher_is_better else ""
-        rows.append(row)
-    header = f"{record['task']['name']} / {record['model']['name']} / {record['dataset']['name']} / preset {record['preset']['name']} / seed {record['seed']}"
-    text = f"\n{header} (test split, n = {sum(f['n_test'] for f in record['folds'])})\n" + markdown(pl.DataFrame(rows))
-    for task_name, joint in record.get("joint", {}).items():
-        rows = [{"metric": name, "value": m["value"], "95% CI": _ci_text(m)} for name, m in joint["metrics"].items()]
-        text += f"\n\njoint task {task_name} (the same model's other head, same test items)\n" + markdown(pl.DataFrame(rows))
-    if record.get("per_class"):
-        table = pl.DataFrame([{"class": name, **values} for name, values in record["per_class"].items()])
-        text += "\n\nper class (pooled test predictions)\n" + markdown(table)
-    if record.get("analysis"):
-        analysis = pl.DataFrame({"analysis": list(record["analysis"]), "value": list(record["analysis"].values())})
-        text += f"\n\nanalysis{' (mean over folds)' if len(record['folds']) > 1 else ''}\n" + markdown(analysis)
-    return text
 
 
 @dataclass
@@ -423,11 +365,20 @@ def _prepare(request: RunRequest, registry: Registry, resolved: _Resolved, runs_
     return bundle, stages
 
 
+class Interrupted(CardiobenchError):
+    """Ctrl-C during a run: what was finished is kept, and the run resumes."""
+
+    exit_code = 130
+
+
 def _start(request: RunRequest, registry: Registry, resolved: _Resolved, run_dir: Path, started: str, prepared: tuple[DataBundle, dict[str, Any]], wall_start: float) -> RunOutcome:
     run = _Run(request, registry, resolved, run_dir)
     bundle, stages = prepared
     run.log(f"data: {bundle.source} (fingerprint {bundle.fingerprint[:12]}, {len(bundle.folds)} fold(s))")
-    return _execute(run, bundle, stages, started, wall_start)
+    try:
+        return _execute(run, bundle, stages, started, wall_start)
+    except KeyboardInterrupt:
+        raise Interrupted(f"Interrupted. Every finished epoch and fold is kept in {run_dir} (files are written whole or not at all); continue with: cardiobench run --resume {run_dir}") from None
 
 
 def preset_banner(resolved: config.ResolvedConfig) -> str:

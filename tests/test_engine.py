@@ -67,14 +67,20 @@ def test_same_seed_gives_identical_predictions(uninterrupted: Path, tmp_path: Pa
     assert records.read(again / "record.json")["metrics"] == records.read(uninterrupted / "record.json")["metrics"]
 
 
-def test_killed_run_resumes_to_the_uninterrupted_result(uninterrupted: Path, tmp_path: Path):
-    process = subprocess.Popen([sys.executable, "-m", "cardiobench.cli", *ARGS, "--runs-dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def signal_after_first_checkpoint(runs: Path, sig: signal.Signals) -> subprocess.Popen:
+    """Start the ci run under ``runs`` and send ``sig`` once its first epoch checkpoint exists."""
+    process = subprocess.Popen([sys.executable, "-m", "cardiobench.cli", *ARGS, "--runs-dir", str(runs)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 300
     while time.time() < deadline and process.poll() is None:
-        if list(tmp_path.glob("*/checkpoints/official/last.pt")):
-            process.send_signal(signal.SIGKILL)
+        if list(runs.glob("*/checkpoints/official/last.pt")):
+            process.send_signal(sig)
             break
         time.sleep(0.01)
+    return process
+
+
+def test_killed_run_resumes_to_the_uninterrupted_result(uninterrupted: Path, tmp_path: Path):
+    process = signal_after_first_checkpoint(tmp_path, signal.SIGKILL)
     assert process.wait() == -signal.SIGKILL, "the run must be killed mid-training"
     run_dir = only_run(tmp_path)
     assert not (run_dir / "record.json").exists()
@@ -120,3 +126,23 @@ def test_weighted_sampling_is_seeded_per_epoch_and_follows_the_weights():
     assert first == torch.cat(list(loader.epoch(0))).tolist() and first != torch.cat(list(loader.epoch(1))).tolist()
     draws = torch.cat([torch.cat(list(loader.epoch(e))) for e in range(200)])
     assert abs(float((draws == 10).float().mean()) - 0.5) < 0.03
+
+
+def test_ctrl_c_then_a_corrupted_checkpoint_still_resume_to_the_uninterrupted_result(uninterrupted: Path, tmp_path: Path):
+    process = signal_after_first_checkpoint(tmp_path, signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    run_dir = only_run(tmp_path)
+    assert process.returncode == 130 and f"continue with: cardiobench run --resume {run_dir}" in err, err
+    last = run_dir / "checkpoints" / "official" / "last.pt"
+    last.write_bytes(last.read_bytes()[:100])  # truncated, e.g. by a full disk or a bad copy
+
+    result = cli("run", "--resume", run_dir, "--no-progress")
+    assert result.code == 0, result.err
+    assert "not a readable checkpoint" in (run_dir / "log.txt").read_text() and (last.parent / "last.pt.unreadable").exists()
+    assert (run_dir / "predictions.csv").read_bytes() == (uninterrupted / "predictions.csv").read_bytes()
+
+
+def test_a_full_pickle_is_refused_with_what_to_do_instead(tmp_path: Path):
+    torch.save(torch.nn.Linear(2, 2), tmp_path / "model.pt")
+    with pytest.raises(checkpoint.UnreadableCheckpoint, match="is a full pickle .* Save a state dict instead"):
+        checkpoint.load(tmp_path / "model.pt")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,26 @@ def save(path: Path, state: dict[str, Any]) -> None:
     atomic.write_with(path, lambda handle: torch.save(state, handle))
 
 
+class UnreadableCheckpoint(CardiobenchError):
+    """A checkpoint file that is missing, truncated, corrupted or not weights-only."""
+
+
 def load(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """A checkpoint's dict of tensors and plain values (``weights_only=True``:
+    a file that needs arbitrary Python objects is refused, never executed)."""
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights only" in str(exc).lower() or "weights_only" in str(exc):
+            raise UnreadableCheckpoint(
+                f"{path} is a full pickle (it stores Python objects, not only tensors); cardiobench loads weights only, so that a file cannot run code. "
+                "Save a state dict instead: torch.save({'model': model.state_dict()}, PATH) (or torch.save(model.state_dict(), PATH))."
+            ) from exc
+        raise UnreadableCheckpoint(f"{path} is not a readable checkpoint (corrupted: {exc}).") from exc
+    except FileNotFoundError as exc:
+        raise UnreadableCheckpoint(f"Checkpoint {path} does not exist.") from exc
     except Exception as exc:
-        raise CardiobenchError(f"Cannot load checkpoint {path}: {type(exc).__name__}: {exc}") from exc
+        raise UnreadableCheckpoint(f"{path} is not a readable checkpoint (truncated or corrupted: {type(exc).__name__}: {str(exc)[:200]}).") from exc
 
 
 def load_matching(model: torch.nn.Module, path: Path) -> tuple[list[str], list[str]]:

@@ -276,6 +276,15 @@ class Trainer:
         self.log(f"{self.label}resumed after epoch {state['epoch'] + 1} from {self.last_path}")
         return state["epoch"] + 1, state["best_epoch"], state["best_score"], state["train_seconds"], state["train_samples"]
 
+    def _set_aside(self, exc: checkpoint.UnreadableCheckpoint) -> None:
+        """An unreadable resume state: keep it beside as ``last.pt.unreadable``
+        and train this fold again from its first epoch, which ends exactly
+        where the uninterrupted run would (every draw derives from seed, epoch, item)."""
+        distributed.barrier(self.world)
+        if self.world.main:
+            self.last_path.replace(self.last_path.with_name("last.pt.unreadable"))
+        self.log(f"{self.label}{exc} Kept it as last.pt.unreadable; training this fold again from its first epoch, which ends where an uninterrupted run would.")
+
     def train_epoch(self, batches: Iterable[dict[str, Any]], scaler: torch.amp.GradScaler, desc: str = "train") -> tuple[float, int, float]:
         """One pass of optimisation steps: (mean loss, items, seconds)."""
         self.model.train()
@@ -309,7 +318,10 @@ class Trainer:
         scaler = self.amp_scaler()
         start_epoch, best_epoch, best_score, seconds, samples = 0, -1, None, 0.0, 0
         if self.last_path.exists():
-            start_epoch, best_epoch, best_score, seconds, samples = self._restore(scaler)
+            try:
+                start_epoch, best_epoch, best_score, seconds, samples = self._restore(scaler)
+            except checkpoint.UnreadableCheckpoint as exc:
+                self._set_aside(exc)
         scheduler = self.optimization.scheduler
         for epoch in range(start_epoch, epochs):
             train_loss, seen, epoch_seconds = self.train_epoch(train.epoch(epoch), scaler, f"{self.label}epoch {epoch + 1}/{epochs}")

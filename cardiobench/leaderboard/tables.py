@@ -36,9 +36,13 @@ def pooled_ci(records: Sequence[dict[str, Any]], metric: MetricSpec) -> tuple[fl
     """95% CI of the seed-averaged headline metric, resampling test items (paired
     across seeds). A cross-validated run's headline is the mean over folds, so
     each fold's test set is resampled on its own and the fold values averaged,
-    as the run's own interval is. None when a record lacks per-item
-    predictions or the seeds' test sets differ."""
+    as the run's own interval is. A single record without per-item
+    predictions (segmentation maps) keeps its own interval; None when several
+    lack them or the seeds' test sets differ."""
     items = [r.get("test_items") for r in records]
+    if len(records) == 1 and items[0] is None:
+        own = records[0]["metrics"].get(metric.name, {})
+        return own.get("ci_low"), own.get("ci_high")
     if any(i is None for i in items) or any(i["ids"] != items[0]["ids"] for i in items):
         return None, None
     sizes = fold_sizes(records[0])
@@ -60,7 +64,8 @@ def pooled_ci(records: Sequence[dict[str, Any]], metric: MetricSpec) -> tuple[fl
 def _cell(row: dict[str, Any], metric: str) -> str:
     """``mean ± sd [ci_low, ci_high]``; no ``± sd`` for a single seed."""
     spread = "" if row[f"{metric}_sd"] is None else f" ± {_fmt(row[f'{metric}_sd'])}"
-    return f"{_fmt(row[f'{metric}_mean'])}{spread} [{_fmt(row[f'{metric}_ci_low'])}, {_fmt(row[f'{metric}_ci_high'])}]"
+    interval = "" if row[f"{metric}_ci_low"] is None else f" [{_fmt(row[f'{metric}_ci_low'])}, {_fmt(row[f'{metric}_ci_high'])}]"
+    return f"{_fmt(row[f'{metric}_mean'])}{spread}{interval}"
 
 
 def reproduced_rows(table: Table, metrics: list[MetricSpec], intervals: bool = True) -> list[dict[str, Any]]:
@@ -145,7 +150,7 @@ def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list
         f"- **Task**: {table.task} v{table.identity.task_version}: {task.description}.",
         f"- **Protocol**: preset `{table.preset}` v{table.identity.preset_version}: {first['preset'].get('description', '')}.",
         f"- **Data**: {table.data}, fingerprint `{table.identity.fingerprint[:16]}`; {first['dataset']['source'].split(' at ')[0]}.",
-        f"- **Ranking**: {ranking.name} ({'higher' if ranking.higher_is_better else 'lower'} is better), mean over seeds; metrics as mean ± sd over seeds (no sd for one seed) [95% bootstrap CI of that mean: test items resampled, paired across seeds, within each fold for cross-validated runs].",
+        f"- **Ranking**: {ranking.name} ({'higher' if ranking.higher_is_better else 'lower'} is better), mean over seeds; metrics as mean ± sd over seeds (no sd for one seed) [95% bootstrap CI of that mean: test items resampled, paired across seeds, within each fold for cross-validated runs; none where the records keep no per-item predictions (segmentation maps) over several seeds].",
         f"- **Built from** {len(table.records)} run record(s) in `records/` (table schema v{table.identity.schema_version}).",
         "",
         "## Reproduced",

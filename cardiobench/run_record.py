@@ -1,0 +1,72 @@
+"""What a finished run reports: the record's metric entries, test items and
+analysis, and the summary table printed at the end of a run."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from cardiobench.engine.loop import Predictions
+from cardiobench.evaluation import MetricValue
+from cardiobench.run_outputs import FoldResult
+from cardiobench.specs import MetricSpec
+from cardiobench.tables import markdown
+
+
+def metric_dict(values: Mapping[str, MetricValue]) -> dict[str, dict[str, float | None]]:
+    return {k: {f: (x if math.isfinite(x) else None) for f, x in v.as_dict().items()} for k, v in values.items()}
+
+
+def test_items(predictions: Predictions) -> dict[str, Any]:
+    """``{"test_items": ...}`` for values or class scores (maps are too large for a record), else {}."""
+    if predictions.y_pred.ndim > 2:
+        return {}
+    return {"test_items": {"ids": predictions.ids, "y_true": predictions.y_true.tolist(), "y_pred": predictions.y_pred.tolist()}}
+
+
+def mean_analysis(results: list[FoldResult]) -> dict[str, float]:
+    """Each analysis number averaged over the folds that report it (NaN-free)."""
+    names = sorted({name for r in results for name in r.analysis})
+    out = {}
+    for name in names:
+        values = [r.analysis[name] for r in results if name in r.analysis and math.isfinite(r.analysis[name])]
+        if values:
+            out[name] = float(np.mean(values))
+    return out
+
+
+def ci_text(metric: Mapping[str, float | None]) -> str:
+    return f"{metric['ci_low']:.4g} to {metric['ci_high']:.4g}" if metric["ci_low"] is not None else "n/a"
+
+
+def summary(record: Mapping[str, Any], metrics: list[MetricSpec]) -> str:
+    """The final table: each metric with its CI, beside the reference baseline
+    (and, for errors, the model's error as a fraction of the baseline's)."""
+    baseline = record.get("reference_baseline")
+    rows = []
+    by_name = {spec.name: spec for spec in metrics}
+    for name in record["metrics"]:
+        spec = by_name[name.split("/")[0]]
+        m = record["metrics"][name]
+        row = {"metric": name, "value": m["value"], "95% CI": ci_text(m)}
+        if baseline:
+            b = baseline["metrics"][name]["value"]
+            row[baseline["name"]] = b
+            row["model / baseline"] = f"{m['value'] / b:.3f}" if b and not spec.higher_is_better else ""
+        rows.append(row)
+    header = f"{record['task']['name']} / {record['model']['name']} / {record['dataset']['name']} / preset {record['preset']['name']} / seed {record['seed']}"
+    text = f"\n{header} (test split, n = {sum(f['n_test'] for f in record['folds'])})\n" + markdown(pl.DataFrame(rows))
+    for task_name, joint in record.get("joint", {}).items():
+        rows = [{"metric": name, "value": m["value"], "95% CI": ci_text(m)} for name, m in joint["metrics"].items()]
+        text += f"\n\njoint task {task_name} (the same model's other head, same test items)\n" + markdown(pl.DataFrame(rows))
+    if record.get("per_class"):
+        table = pl.DataFrame([{"class": name, **values} for name, values in record["per_class"].items()])
+        text += "\n\nper class (pooled test predictions)\n" + markdown(table)
+    if record.get("analysis"):
+        analysis = pl.DataFrame({"analysis": list(record["analysis"]), "value": list(record["analysis"].values())})
+        text += f"\n\nanalysis{' (mean over folds)' if len(record['folds']) > 1 else ''}\n" + markdown(analysis)
+    return text
