@@ -49,7 +49,11 @@ def record_names(root: Path) -> list[str]:
     """The folder's ``RECORDS`` list, or every ``*.hea`` when there is none."""
     listing = root / "RECORDS"
     if listing.is_file():
-        names = [line.strip() for line in listing.read_text().splitlines() if line.strip()]
+        try:
+            text = listing.read_text()
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{listing} is not a text list of record names, one a line ({exc.reason} at byte {exc.start}).") from exc
+        names = [line.strip() for line in text.splitlines() if line.strip()]
     else:
         names = sorted(p.stem for p in root.glob("*.hea"))
     if not names:
@@ -147,7 +151,8 @@ def read_segments(root: Path, settings: Mapping[str, Any]) -> SegmentSet:
     names = record_names(root)
     missing = missing_files(root, names)
     if missing:
-        raise DataError(f"WFDB folder {root} lacks {len(missing)} file(s) its records need: {bulleted(missing[:20])}.")
+        listed = "the records its RECORDS file lists" if (root / "RECORDS").is_file() else "its records"
+        raise DataError(f"WFDB folder {root} lacks {len(missing)} file(s) that {listed} need: {bulleted(missing[:20])}.")
     chosen = {k: settings[k] for k in SEGMENT_KEYS}
     key = content_hash(root, names, chosen)
     path = cache_dir() / "ecg" / f"segments-{key[:24]}.npz"
