@@ -20,6 +20,7 @@ from cardiobench import atomic, plotting, records
 from cardiobench.errors import CardiobenchError
 from cardiobench.leaderboard import admission, tables
 from cardiobench.leaderboard.store import LEDGER, Identity, Store, Table, data_name
+from cardiobench.paths import cache_dir
 from cardiobench.registry import Registry
 from cardiobench.runner import RunRequest, run
 
@@ -114,8 +115,8 @@ def submit(store: Store, registry: Registry, run_dirs: list[Path]) -> list[Path]
         why = why or admission.problems(record, registry)
         if why:
             refused.append(f"{path}: {'; '.join(why)}")
-        else:
-            candidates.append(record)
+        else:  # records of older versions may still name local paths
+            candidates.append(records.portable(record, {cache_dir(): "<cache>", Path(run_dir).resolve().parent: "<runs>"}))
     if refused:
         raise CardiobenchError(f"Nothing was submitted: {len(refused)} record(s) refused - " + " | ".join(refused) + ".")
     for record in candidates:
