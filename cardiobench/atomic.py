@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 
 def _replace_from_temp(path: Path, write: Callable[[IO[bytes]], None]) -> None:
@@ -68,5 +68,23 @@ def exclusive(path: Path) -> Iterator[None]:
     later ones find it finished. The lock is released if the holder dies."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(path.with_name(path.name + ".lock")):
+    with FileLock(_lock_file(path)):
         yield
+
+
+def held(path: Path) -> bool:
+    """Whether some process holds :func:`exclusive` on ``path`` now."""
+    lock_file = _lock_file(Path(path))
+    if not lock_file.exists():
+        return False
+    lock = FileLock(lock_file)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return True
+    lock.release()
+    return False
+
+
+def _lock_file(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")

@@ -13,7 +13,7 @@ from typing import Any
 
 import submitit
 
-from cardiobench import leaderboard, records
+from cardiobench import atomic, leaderboard, records
 from cardiobench.errors import CardiobenchError
 from cardiobench.leaderboard.store import Store
 from cardiobench.registry import Registry
@@ -126,9 +126,8 @@ def execute(sweep: Sweep, kind: str, runs_dir: Path, invalid: dict[str, str]) ->
     for point in sweep.points:
         files = PointFiles(runs_dir, point.name)
         if point.name in invalid:
-            files.log.parent.mkdir(parents=True, exist_ok=True)
-            files.log.write_text(f"error: {invalid[point.name]}\n")
-            files.failed.write_text(invalid[point.name] + "\n")
+            atomic.write_text(files.log, f"error: {invalid[point.name]}\n")
+            atomic.write_text(files.failed, invalid[point.name] + "\n")
             result.failed.append({"point": point.name, "error": invalid[point.name], "log": str(files.log)})
         elif files.state() == "done":
             result.done.append(files.run_dir)

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import submitit
-from filelock import FileLock, Timeout
 
 from cardiobench import atomic, progress
 from cardiobench.engine import distributed
@@ -45,16 +44,7 @@ class PointFiles:
 
     def running(self) -> bool:
         """Whether a worker holds the point's lock now (a dead worker's lock is free)."""
-        path = self.run_dir.with_name(self.name + ".lock")
-        if not path.exists():
-            return False
-        lock = FileLock(path)
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            return True
-        lock.release()
-        return False
+        return atomic.held(self.run_dir)
 
     def state(self) -> str:
         """done, running, failed, interrupted (started, resumes when re-run) or pending."""
