@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from cardiobench import __version__, atomic, audit, config
+from cardiobench import __version__, atomic, audit, config, native_noise
 from cardiobench.engine import distributed
 from cardiobench.progress import set_enabled as set_progress
 from cardiobench.errors import CardiobenchError, unknown_name
@@ -359,6 +359,11 @@ def _cmd_bench_kernels(args: argparse.Namespace, registry: Registry) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    with native_noise.filtered():
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
     debug = getattr(args, "debug", False)
     try:
         registry = load_registry(getattr(args, "plugin", []))

@@ -53,3 +53,8 @@ def bulleted(problems: list[str], limit: int = 50) -> str:
     shown = problems[:limit]
     more = f"; ... and {len(problems) - limit} more" if len(problems) > limit else ""
     return "; ".join(shown) + more
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is the host or an accelerator running out of memory."""
+    return isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()

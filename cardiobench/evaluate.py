@@ -57,7 +57,7 @@ class FinishedRun:
     def model(self, fold: str, bundle: DataBundle) -> torch.nn.Module:
         model = self.model_spec.build(self.values, bundle.info)
         model.load_state_dict(checkpoint.load(self.run_dir / "checkpoints" / fold / "best.pt")["model"])
-        return devices.prepare_model(model, self.device).eval()
+        return devices.prepare_model(model, self.device, bool(self.values["train"].get("channels_last", False))).eval()
 
 
 def _loader(dataset: Any, values: dict[str, Any]) -> Any:

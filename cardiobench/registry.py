@@ -8,17 +8,18 @@ too), from ``--plugin module.path`` and from ``CARDIOBENCH_PLUGINS``
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata as metadata
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 import pluggy
 
 from cardiobench import hookspecs
-from cardiobench.errors import PluginError, bulleted, unknown_name
+from cardiobench.errors import CardiobenchError, PluginError, bulleted, out_of_memory, unknown_name
 from cardiobench.specs import SPEC_KINDS, DatasetSpec, MetricSpec, ModelSpec, ReportedResult, TaskSpec, validate_spec_list
 
 ENTRY_POINT_GROUP = "cardiobench"
@@ -151,6 +152,37 @@ def load_registry(extra_plugins: Iterable[str] = (), environ: Mapping[str, str] 
     return registry
 
 
+GUARDED = {"tasks": ("plots", "analysis", "preview"), "datasets": ("load", "check"), "models": ("build", "prepare")}
+
+
+def _guarded(plugin: str, where: str, fn: Any) -> Any:
+    """``fn`` raising an unexpected exception becomes a ``PluginError`` naming
+    the plugin and the call (``--debug`` shows the original traceback). Our own
+    errors, out-of-memory and interrupts pass unchanged."""
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CardiobenchError:
+            raise
+        except Exception as exc:
+            if out_of_memory(exc):
+                raise
+            raise PluginError(
+                f"Plugin {plugin!r} raised in {where}: {type(exc).__name__}: {exc}. This is a bug in that plugin "
+                f"(re-run with --debug for the traceback); block it with {ENV_DISABLE}={plugin} if you do not need it."
+            ) from exc
+
+    return call
+
+
+def _guard(kind: str, spec: Any, plugin: str) -> Any:
+    """``spec`` with each of its plugin callables guarded."""
+    fields = {f: _guarded(plugin, f"{kind[:-1]} {spec.name!r} {f}", getattr(spec, f)) for f in GUARDED.get(kind, ()) if getattr(spec, f) is not None}
+    return replace(spec, **fields) if fields else spec
+
+
 def _add(registry: Registry, kind: str, specs: list[Any], plugin: str) -> None:
     if kind == "reported_results":
         registry.reported_results += [Registered(s, plugin) for s in specs]
@@ -164,4 +196,4 @@ def _add(registry: Registry, kind: str, specs: list[Any], plugin: str) -> None:
                 f"The {kind[:-1]} name {spec.name!r} is registered {by}. "
                 f"Rename one, or block a plugin with {ENV_DISABLE}."
             )
-        table[spec.name] = Registered(spec, plugin)
+        table[spec.name] = Registered(_guard(kind, spec, plugin), plugin)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from cardiobench import phases
 from cardiobench.engine.loop import Predictions
 from cardiobench.evaluation import MetricValue
 from cardiobench.run_outputs import FoldResult
@@ -69,4 +70,6 @@ def summary(record: Mapping[str, Any], metrics: list[MetricSpec]) -> str:
     if record.get("analysis"):
         analysis = pl.DataFrame({"analysis": list(record["analysis"]), "value": list(record["analysis"].values())})
         text += f"\n\nanalysis{' (mean over folds)' if len(record['folds']) > 1 else ''}\n" + markdown(analysis)
+    if record["timing"].get("phases"):
+        text += f"\n\nwall time per phase (whole run {record['timing']['wall_seconds']:.1f} s)\n" + phases.table(record["timing"]["phases"])
     return text

@@ -15,42 +15,48 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from cardiobench import atomic, config, records
+from cardiobench import atomic, config, phases, records
 from cardiobench.engine import devices, distributed, optim
-from cardiobench.engine.loop import EpochLoader, Predictions, Selection, Trainer, collect
+from cardiobench.engine.loop import (
+    EpochLoader,
+    Predictions,
+    Selection,
+    Trainer,
+    collect,
+)
 from cardiobench.engine.seeding import derive_seed, seed_everything
-from cardiobench.errors import CardiobenchError, ConfigError
+from cardiobench.errors import CardiobenchError, ConfigError, out_of_memory
 from cardiobench.evaluation import MetricValue, fold_mean, per_class, score
 from cardiobench.paths import cache_dir
+from cardiobench.registry import Registry
 from cardiobench.run_outputs import FoldResult, pooled, predictions_frame, save_maps
 from cardiobench.run_record import mean_analysis, metric_dict, summary, test_items
-from cardiobench.registry import Registry
-from cardiobench.specs import DataBundle, DataRequest, Fold, MetricSpec, ModelSpec, TaskSpec, parameter_count
+from cardiobench.run_request import (
+    Resolved,
+    RunRequest,
+    preset_banner,
+    request_name,
+    resolve,
+)
+from cardiobench.specs import (
+    DataBundle,
+    DataRequest,
+    Fold,
+    MetricSpec,
+    TaskSpec,
+    parameter_count,
+)
 
 RUN_FILE = "run.json"
 CONFIG_FILE = "config.yaml"
-
-
-@dataclass
-class RunRequest:
-    """Everything that defines a run besides the code."""
-
-    task: str
-    model: str
-    dataset: str | None = None
-    data_root: str | None = None
-    preset: str = "quick"
-    seed: int = 0
-    overrides: list[str] = field(default_factory=list)
-    device: str = "auto"
-    plugins: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -74,37 +80,6 @@ class RunLog:
                 handle.write(message + "\n")
 
 
-@dataclass
-class _Resolved:
-    task: TaskSpec
-    model: ModelSpec
-    dataset_name: str
-    config: config.ResolvedConfig
-
-
-def _resolve(request: RunRequest, registry: Registry) -> _Resolved:
-    task = registry.task(request.task)
-    model = registry.model(request.model)
-    if task.name not in model.tasks:
-        served = ", ".join(sorted(m.name for m in registry.models_for(task.name))) or "none"
-        raise ConfigError(f"Model {model.name!r} does not serve task {task.name!r} (it serves {', '.join(model.tasks)}). Models for {task.name!r}: {served}.")
-    dataset_name = request.dataset or task.default_dataset
-    dataset = registry.dataset(dataset_name)
-    if task.name not in dataset.tasks:
-        raise ConfigError(f"Dataset {dataset_name!r} does not serve task {task.name!r} (it serves {', '.join(dataset.tasks)}).")
-    for metric in task.metrics:
-        registry.metric(metric)
-    resolved = config.resolve(task, model, request.preset, request.overrides)
-    distributed.per_rank_batch(int(resolved.values["train"]["batch_size"]), distributed.current())  # refused before anything is written
-    return _Resolved(task, model, dataset_name, resolved)
-
-
-def check_request(request: RunRequest, registry: Registry) -> None:
-    """Raise the error a run of ``request`` would stop on before it starts:
-    unknown names, a model that does not serve the task, a bad config."""
-    _resolve(request, registry)
-
-
 def _new_run_dir(runs_dir: Path, request: RunRequest) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     base = Path(runs_dir) / f"{stamp}-{request.task}-{request.model}-s{request.seed}"
@@ -121,13 +96,6 @@ def _fixed_run_dir(run_dir: Path) -> Path:
         raise CardiobenchError(f"{run_dir} already holds a run; resume it with cardiobench run --resume {run_dir}.")
     run_dir.mkdir(parents=True, exist_ok=True)
     return run_dir
-
-
-def request_name(request: RunRequest, key: str = "") -> str:
-    """A stable directory name for ``request``: task, model, preset, seed and a
-    hash of everything else that changes its result (data, overrides, ``key``)."""
-    identity = [request.dataset, request.data_root, sorted(request.overrides), key]
-    return f"{request.task}-{request.model}-{request.preset}-s{request.seed}-{derive_seed(*identity) % 16**8:08x}"
 
 
 def _selection(registry: Registry, task: TaskSpec, select_by: str) -> Selection:
@@ -153,7 +121,7 @@ def _baseline_predictions(task: TaskSpec, train_targets: np.ndarray, preds: Pred
 class _Run:
     """The work of one run directory."""
 
-    def __init__(self, request: RunRequest, registry: Registry, resolved: _Resolved, run_dir: Path):
+    def __init__(self, request: RunRequest, registry: Registry, resolved: Resolved, run_dir: Path):
         self.request, self.registry, self.resolved = request, registry, resolved
         self.run_dir = run_dir
         self.values = resolved.config.values
@@ -171,7 +139,7 @@ class _Run:
         world = self.world
         seed = derive_seed(self.request.seed, "fold", fold.name) % 2**31
         seed_everything(seed)
-        model = devices.prepare_model(self.resolved.model.build(self.values, bundle.info), self.device)
+        model = devices.prepare_model(self.resolved.model.build(self.values, bundle.info), self.device, bool(train_cfg.get("channels_last", False)))
         if world.parallel:  # same initial weights everywhere, but each process its own dropout draws
             torch.manual_seed(derive_seed(seed, "rank", world.rank) % 2**31)
         workers = train_cfg["num_workers"] if train_cfg["num_workers"] is not None else devices.default_workers(self.device)
@@ -190,8 +158,10 @@ class _Run:
             world=world,
             train_module=distributed.wrap(model, self.device, world, bool(train_cfg["sync_bn"]), bool(train_cfg["find_unused_parameters"])),
         )
-        fit = trainer.fit(train, val, int(train_cfg["epochs"]))
-        preds, _, throughput = collect(model, test, self.device, bool(train_cfg["amp"]), "test", with_loss=False, joint=True, world=world)
+        with phases.phase(f"{trainer.label}train"), self.memory_guard(fold, "training", "train.batch_size"):
+            fit = trainer.fit(train, val, int(train_cfg["epochs"]))
+        with phases.phase(f"{trainer.label}test"), self.memory_guard(fold, "testing", "eval.batch_size"):
+            preds, _, throughput = collect(model, test, self.device, bool(train_cfg["amp"]), "test", with_loss=False, joint=True, world=world)
         targets = bundle.train_targets[index] if bundle.train_targets else np.empty(0)
         analysis = self.analyse(model, fold) if world.main else {}
         baseline = _baseline_predictions(self.resolved.task, targets, preds)
@@ -200,6 +170,26 @@ class _Run:
             result.save(done.parent)
         distributed.barrier(world)
         return result
+
+    @contextlib.contextmanager
+    def memory_guard(self, fold: Fold, doing: str, batch_key: str) -> Iterator[None]:
+        """Out of memory becomes a message with the batch size in use and the
+        override that lowers it; the last finished epoch's checkpoint is intact."""
+        try:
+            yield
+        except Exception as exc:
+            if not out_of_memory(exc):
+                raise
+            section, key = batch_key.split(".")
+            batch = int(self.values[section][key])
+            last = self.run_dir / "checkpoints" / fold.name / "last.pt"
+            kept = f"The last finished epoch is intact in {last}. " if last.exists() else ""
+            raise CardiobenchError(
+                f"Out of memory on {self.device} while {doing} fold {fold.name} with {batch_key} = {batch}"
+                f"{f' ({batch // self.world.size} per process)' if self.world.parallel else ''} ({type(exc).__name__}: {str(exc)[:200]}). {kept}"
+                f"Start again with a smaller batch, e.g. --set {batch_key}={max(1, batch // 2)}"
+                f"{' (or --set train.amp=true on a GPU)' if self.device.type == 'cuda' else ''}, or free memory and continue this run with: cardiobench run --resume {self.run_dir}"
+            ) from exc
 
     def analyse(self, model: torch.nn.Module, fold: Fold) -> dict[str, float]:
         """The task's extra analysis of the selected model on this fold's test set."""
@@ -291,6 +281,7 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
             "train_seconds": round(train_seconds, 3),
             "train_items_per_second": round(sum(r.train_samples for r in results) / train_seconds, 3) if train_seconds else 0.0,
             "eval_items_per_second": round(float(np.mean([r.eval_throughput for r in results])), 3),
+            "phases": clock.as_records() if (clock := phases.current()) else [],
         },
         "environment": records.environment(devices.describe(run.device), plugins),
         "started_at": started,
@@ -347,17 +338,18 @@ class StageContext:
         """Run ``request`` in ``<runs_dir>/stages/<name>``, named by the request
         and ``key`` (e.g. the data fingerprint): every run needing the same
         stage shares one training, resumed if interrupted."""
-        return run_in(request, self.registry, self.runs_dir / "stages" / request_name(request, key))
+        with phases.phase(f"stage {request.task}/{request.model}"):
+            return run_in(request, self.registry, self.runs_dir / "stages" / request_name(request, key))
 
 
-def _prepare(request: RunRequest, registry: Registry, resolved: _Resolved, runs_dir: Path) -> tuple[DataBundle, dict[str, Any]]:
+def _prepare(request: RunRequest, registry: Registry, resolved: Resolved, runs_dir: Path) -> tuple[DataBundle, dict[str, Any]]:
     """Load (and validate) the data and run the model's preparation stages;
     everything that can reject bad input happens here, before a run directory
     exists. A stage may fill in config keys it resolved (e.g. the segmenter run
     it trained), so the saved config names them and a resumed run reuses them."""
     dataset = registry.dataset(resolved.dataset_name)
     root = Path(request.data_root).expanduser() if request.data_root else None
-    with distributed.main_first(distributed.current()):  # rank 0 fills the caches, the others read them
+    with distributed.main_first(distributed.current()), phases.phase("data"):  # rank 0 fills the caches, the others read them
         bundle = dataset.load(DataRequest(request.task, root, resolved.config.values, request.seed))
     stages: dict[str, Any] = {}
     if resolved.model.prepare is not None:
@@ -371,7 +363,7 @@ class Interrupted(CardiobenchError):
     exit_code = 130
 
 
-def _start(request: RunRequest, registry: Registry, resolved: _Resolved, run_dir: Path, started: str, prepared: tuple[DataBundle, dict[str, Any]], wall_start: float) -> RunOutcome:
+def _start(request: RunRequest, registry: Registry, resolved: Resolved, run_dir: Path, started: str, prepared: tuple[DataBundle, dict[str, Any]], wall_start: float) -> RunOutcome:
     run = _Run(request, registry, resolved, run_dir)
     bundle, stages = prepared
     run.log(f"data: {bundle.source} (fingerprint {bundle.fingerprint[:12]}, {len(bundle.folds)} fold(s))")
@@ -381,20 +373,16 @@ def _start(request: RunRequest, registry: Registry, resolved: _Resolved, run_dir
         raise Interrupted(f"Interrupted. Every finished epoch and fold is kept in {run_dir} (files are written whole or not at all); continue with: cardiobench run --resume {run_dir}") from None
 
 
-def preset_banner(resolved: config.ResolvedConfig) -> str:
-    text = f"preset: {resolved.preset} (v{resolved.preset_version})"
-    if resolved.preset_description:
-        text += f" - {resolved.preset_description}"
-    if resolved.preset != "paper":
-        text += ". Use --preset paper for the published protocol."
-    return text
-
-
 def run(request: RunRequest, registry: Registry, runs_dir: Path = Path("runs"), run_dir: Path | None = None) -> RunOutcome:
     """Start a new run (in ``run_dir`` if given, else a new time-stamped
     directory under ``runs_dir``)."""
+    with phases.clock():
+        return _run(request, registry, runs_dir, run_dir)
+
+
+def _run(request: RunRequest, registry: Registry, runs_dir: Path, run_dir: Path | None) -> RunOutcome:
     wall_start, started = time.time(), records.now()
-    resolved = _resolve(request, registry)
+    resolved = resolve(request, registry)
     banner = preset_banner(resolved.config)
     print(banner, flush=True)
     prepared = _prepare(request, registry, resolved, runs_dir)
@@ -412,16 +400,21 @@ def run(request: RunRequest, registry: Registry, runs_dir: Path = Path("runs"), 
 
 
 def resume(run_dir: Path, registry: Registry) -> RunOutcome:
-    """Finish an interrupted run from its last checkpoint."""
+    """Finish an interrupted run from its last checkpoint (its record's phase
+    times are this process's)."""
+    with phases.clock():
+        return _resume(Path(run_dir), registry)
+
+
+def _resume(run_dir: Path, registry: Registry) -> RunOutcome:
     wall_start = time.time()
-    run_dir = Path(run_dir)
     if not (run_dir / RUN_FILE).is_file() or not (run_dir / CONFIG_FILE).is_file():
         raise CardiobenchError(f"{run_dir} is not a cardiobench run directory (no {RUN_FILE} and {CONFIG_FILE}).")
     if (run_dir / records.RECORD_FILE).is_file():
         raise CardiobenchError(f"{run_dir} already finished (it has {records.RECORD_FILE}); nothing to resume.")
     meta = json.loads((run_dir / RUN_FILE).read_text())
     request = RunRequest(**meta["request"])
-    resolved = _resolve(request, registry)
+    resolved = resolve(request, registry)
     saved = config.read_yaml(run_dir / CONFIG_FILE)
     resolved.config = config.ResolvedConfig(saved, meta["preset"]["name"], meta["preset"]["version"], meta["preset"]["description"], meta["sources"])
     if distributed.current().main:

@@ -18,7 +18,7 @@ from pathlib import Path
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "0")  # corrupt files are reported by us, not by FFmpeg's log
 import cv2  # noqa: E402
 import numpy as np
-from cardiobench import atomic, progress
+from cardiobench import atomic, phases, progress
 
 CACHE_FORMAT = 1
 
@@ -99,7 +99,7 @@ class VideoCache:
 
         missing = [it for it in items if not self._cached(it[0])]
         if missing:
-            with ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1)) as pool:
+            with phases.phase(f"video decoding ({self.size}x{self.size})"), ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1)) as pool:
                 list(progress.bar(pool.map(work, missing), total=len(missing), desc=desc, unit="video"))
         return problems
 

@@ -36,8 +36,24 @@ def to_device(batch: Mapping[str, Any], device: torch.device) -> dict[str, Any]:
     return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else to_device(v, device) if isinstance(v, Mapping) else v for k, v in batch.items()}
 
 
-def prepare_model(model: nn.Module, device: torch.device) -> nn.Module:
-    return model.to(device)
+def prepare_model(model: nn.Module, device: torch.device, channels_last: bool = False) -> nn.Module:
+    """``model`` on ``device``; with ``channels_last``, its convolution weights
+    and inputs in channels-last layout (oneDNN's fast path on CPUs, e.g. several
+    times faster for MobileNet's depthwise convolutions)."""
+    model = model.to(device)
+    if channels_last:
+        for module in model.modules():
+            if isinstance(module, (nn.Conv2d, nn.Conv3d)):
+                module.weight.data = module.weight.data.contiguous(memory_format=_LAYOUT[module.weight.dim()])
+        model.register_forward_pre_hook(_inputs_channels_last)
+    return model
+
+
+_LAYOUT = {4: torch.channels_last, 5: torch.channels_last_3d}
+
+
+def _inputs_channels_last(_module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(a.contiguous(memory_format=_LAYOUT[a.dim()]) if torch.is_tensor(a) and a.dim() in _LAYOUT else a for a in args)
 
 
 def default_workers(device: torch.device) -> int:

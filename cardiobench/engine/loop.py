@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler, Subset, WeightedRandomSampler
 
-from cardiobench import progress
+from cardiobench import phases, progress
 from cardiobench.engine import checkpoint, distributed
 from cardiobench.engine.devices import to_device
 from cardiobench.engine.distributed import World
@@ -324,29 +324,30 @@ class Trainer:
                 self._set_aside(exc)
         scheduler = self.optimization.scheduler
         for epoch in range(start_epoch, epochs):
-            train_loss, seen, epoch_seconds = self.train_epoch(train.epoch(epoch), scaler, f"{self.label}epoch {epoch + 1}/{epochs}")
-            seconds, samples = seconds + epoch_seconds, samples + seen
-            if scheduler is not None and not self.optimization.per_step:
-                scheduler.step()
+            with phases.phase(f"epoch {epoch + 1}"):
+                train_loss, seen, epoch_seconds = self.train_epoch(train.epoch(epoch), scaler, f"{self.label}epoch {epoch + 1}/{epochs}")
+                seconds, samples = seconds + epoch_seconds, samples + seen
+                if scheduler is not None and not self.optimization.per_step:
+                    scheduler.step()
 
-            val_pred, val_loss, _ = collect(self.model, val, self.device, self.amp, f"{self.label}validate", world=self.world)
-            score = self.select.score(val_pred, val_loss)
-            improved = math.isfinite(score) and self.select.better(score, best_score)
-            if improved:
-                best_epoch, best_score = epoch, score
+                val_pred, val_loss, _ = collect(self.model, val, self.device, self.amp, f"{self.label}validate", world=self.world)
+                score = self.select.score(val_pred, val_loss)
+                improved = math.isfinite(score) and self.select.better(score, best_score)
+                if improved:
+                    best_epoch, best_score = epoch, score
+                    if self.world.main:
+                        checkpoint.save(self.best_path, {"epoch": epoch, "model": self.model.state_dict()})
+                entry = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, f"val_{self.select.name}": score, "seconds": epoch_seconds}
+                self.history.append(entry)
+                state = self._state(epoch, best_epoch, best_score, scaler, seconds, samples)
                 if self.world.main:
-                    checkpoint.save(self.best_path, {"epoch": epoch, "model": self.model.state_dict()})
-            entry = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, f"val_{self.select.name}": score, "seconds": epoch_seconds}
-            self.history.append(entry)
-            state = self._state(epoch, best_epoch, best_score, scaler, seconds, samples)
-            if self.world.main:
-                checkpoint.save(self.last_path, state)
-            distributed.barrier(self.world)
-            selected = "" if self.select.name == "loss" else f"  val {self.select.name} {score:.4g}"
-            self.log(
-                f"{self.label}epoch {epoch + 1}/{epochs}  train loss {train_loss:.4g}  val loss {val_loss:.4g}"
-                f"{selected}{'  *best' if improved else ''}  ({seen / epoch_seconds:.1f} items/s)"
-            )
+                    checkpoint.save(self.last_path, state)
+                distributed.barrier(self.world)
+                selected = "" if self.select.name == "loss" else f"  val {self.select.name} {score:.4g}"
+                self.log(
+                    f"{self.label}epoch {epoch + 1}/{epochs}  train loss {train_loss:.4g}  val loss {val_loss:.4g}"
+                    f"{selected}{'  *best' if improved else ''}  ({seen / epoch_seconds:.1f} items/s)"
+                )
         if not self.best_path.exists():
             raise CardiobenchError(f"{self.label}no epoch gave a finite validation {self.select.name}; training diverged (try a lower train.lr).")
         self.model.load_state_dict(checkpoint.load(self.best_path)["model"])

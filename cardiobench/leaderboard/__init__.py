@@ -102,7 +102,9 @@ def _table_of(existing: list[dict[str, Any]], record: dict[str, Any]) -> list[di
 
 def submit(store: Store, registry: Registry, run_dirs: list[Path]) -> list[Path]:
     """Add the records of finished runs: all of them, or none when one is
-    refused (every refused record is named, with its reasons, at once)."""
+    refused (every refused record is named, with its reasons, at once). A
+    record already on the board unchanged is skipped, so repeating a
+    submission that was cut short completes it."""
     accepted: list[dict[str, Any]] = []
     on_board: dict[str, list[dict[str, Any]]] = {}  # per task: its committed records, read once
     candidates, refused = [], []
@@ -122,6 +124,8 @@ def submit(store: Store, registry: Registry, run_dirs: list[Path]) -> list[Path]
     for record in candidates:
         task = registry.task(record["task"]["name"]).name
         existing = on_board.setdefault(task, store.records(task))
+        if any(records.dumps(r) == records.dumps(record) for r in existing):
+            continue  # this very record landed before (e.g. a submission cut short): nothing to add, the rebuild still runs
         _admit(record, existing)
         existing.append(record)
         accepted.append(record)

@@ -17,7 +17,7 @@ from cardiobench import atomic, leaderboard, records
 from cardiobench.errors import CardiobenchError
 from cardiobench.leaderboard.store import Store
 from cardiobench.registry import Registry
-from cardiobench.runner import check_request
+from cardiobench.run_request import check_request
 from cardiobench.sweep.spec import Point, Resources, Sweep, load
 from cardiobench.sweep.worker import PointFiles, PointJob, report
 

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from cardiobench.errors import ConfigError
-from cardiobench.runner import RunRequest, request_name
+from cardiobench.run_request import RunRequest, request_name
 
 TOP_KEYS = {"task", "models", "seeds", "presets", "data", "overrides", "resources", "runs_dir"}
 DATA_KEYS = {"dataset", "data_root"}

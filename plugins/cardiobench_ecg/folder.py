@@ -74,6 +74,23 @@ def content_hash(root: Path, names: list[str], settings: Mapping[str, Any]) -> s
     return digest.hexdigest()
 
 
+def raise_problems(root: Path, problems: list[str]) -> None:
+    """One ``DataError`` naming every problem of the folder, if any."""
+    if problems:
+        raise DataError(f"WFDB folder {root} has {len(problems)} problem(s): {bulleted(problems)}.")
+
+
+def unreadable(root: Path, names: list[str]) -> list[str]:
+    """A problem line for each record of ``names`` that cannot be read."""
+    problems = []
+    for name in names:
+        try:
+            _read_record(root, name)
+        except DataError as exc:
+            problems.append(str(exc))
+    return problems
+
+
 def _read_record(root: Path, name: str) -> tuple[np.ndarray, float, list[str], np.ndarray, list[str]]:
     path = str(root / name)
     try:
@@ -108,10 +125,16 @@ def _build(root: Path, names: list[str], settings: Mapping[str, Any], key: str) 
     segments: list[Segment] = []
     signals: list[np.ndarray] = []
     leads: list[str] = []
+    problems: list[str] = []
     for name in progress.bar(names, desc="segmenting WFDB records (once)", unit="record"):
-        found, cut_signals, leads = _segment_record(root, name, settings)
+        try:
+            found, cut_signals, leads = _segment_record(root, name, settings)
+        except DataError as exc:
+            problems.append(str(exc))
+            continue
         segments += found
         signals += cut_signals
+    raise_problems(root, problems)
     if not segments:
         raise DataError(f"{root}: no segment holds only normal and PVC beats or only normal and APB beats; is this an arrhythmia database with beat annotations (.atr)?")
     return SegmentSet(
@@ -150,9 +173,10 @@ def read_segments(root: Path, settings: Mapping[str, Any]) -> SegmentSet:
         raise DataError(f"--data-root {root} is not a folder; pass a PhysioNet MIT-BIH download (RECORDS, <name>.hea/.dat/.atr).")
     names = record_names(root)
     missing = missing_files(root, names)
-    if missing:
-        listed = "the records its RECORDS file lists" if (root / "RECORDS").is_file() else "its records"
-        raise DataError(f"WFDB folder {root} lacks {len(missing)} file(s) that {listed} need: {bulleted(missing[:20])}.")
+    if missing:  # named together with every present record that cannot be read
+        listed = "listed in RECORDS" if (root / "RECORDS").is_file() else "of the folder"
+        complete = [n for n in names if not any(f.startswith(f"{n}.") for f in missing)]
+        raise_problems(root, [f"{f} (a file of a record {listed}) is missing" for f in missing] + unreadable(root, complete))
     chosen = {k: settings[k] for k in SEGMENT_KEYS}
     key = content_hash(root, names, chosen)
     path = cache_dir() / "ecg" / f"segments-{key[:24]}.npz"

@@ -64,11 +64,15 @@ def test_missing_unreadable_and_truncated_videos(echonet_copy: Path):
     videos[1].write_bytes(b"this is not a video")
     data = videos[2].read_bytes()
     videos[2].write_bytes(data[: len(data) // 3])
-    result = check(echonet_copy)
-    assert_rejected(result, f"Videos/{videos[0].name} is missing")
-    # the table problem is reported first; fix it and the decode problems are listed together
-    edit_filelist(echonet_copy, lambda f: f.filter(pl.col("FileName") != videos[0].stem))
-    assert_rejected(check(echonet_copy), f"{videos[1].name} cannot be opened", f"{videos[2].name} is truncated", "2 unreadable video(s)")
+    assert_rejected(check(echonet_copy), "3 problem(s)", f"Videos/{videos[0].name} is missing", f"{videos[1].name} cannot be opened", f"{videos[2].name} is truncated")
+
+
+def test_bad_rows_and_undecodable_videos_are_reported_together(echonet_copy: Path):
+    videos = sorted((echonet_copy / "Videos").glob("*.avi"))
+    data = videos[-1].read_bytes()
+    videos[-1].write_bytes(data[: len(data) // 4])
+    edit_filelist(echonet_copy, lambda f: f.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("oops")).otherwise(pl.col("Split")).alias("Split")))
+    assert_rejected(check(echonet_copy), "2 problem(s)", "row 2", "Split 'oops'", f"{videos[-1].name} is truncated")
 
 
 @pytest.mark.parametrize("split", ["TRAIN", "TEST"])

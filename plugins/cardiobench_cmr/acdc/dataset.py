@@ -38,7 +38,7 @@ from cardiobench.engine.seeding import derive_seed
 from cardiobench.errors import DataError
 from cardiobench.specs import DataBundle, DataRequest, Fold
 from cardiobench_cmr.acdc import synthetic
-from cardiobench_cmr.acdc.layout import GROUPS, MYOCARDIUM, POSITIVE_GROUP, Patient, raise_patient_problems, read_patients
+from cardiobench_cmr.acdc.layout import GROUPS, MYOCARDIUM, POSITIVE_GROUP, Patient, raise_patient_problems, scan_patients
 from cardiobench_cmr.acdc.slices import Slices, decoded
 
 NAME = "acdc"
@@ -104,10 +104,10 @@ def read(request: DataRequest) -> tuple[Path, str, list[Patient], Slices]:
     if int(data["size"]) < 16 or float(data["spacing"]) <= 0:
         raise DataError(f"data.size must be at least 16 and data.spacing positive, got {data['size']} and {data['spacing']}.")
     root, source = _root(request.data_root, data)
-    patients = read_patients(root)
-    slices, problems = decoded(patients, int(data["size"]), float(data["spacing"]))
-    if problems:
-        raise_patient_problems(root, problems)
+    patients, problems = scan_patients(root)
+    slices, decoding = decoded(patients, int(data["size"]), float(data["spacing"]))
+    if problems or decoding:  # bad Info.cfg rows and undecodable images, together
+        raise_patient_problems(root, problems + decoding)
     assert slices is not None
     return root, source, patients, slices
 

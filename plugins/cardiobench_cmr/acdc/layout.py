@@ -97,6 +97,15 @@ def _patient(folder: Path) -> tuple[Patient | None, list[str]]:
 
 def read_patients(root: Path) -> list[Patient]:
     """Every patient of ``root``; one DataError names every bad patient."""
+    patients, problems = scan_patients(root)
+    if problems:
+        raise_patient_problems(root, problems)
+    return patients
+
+
+def scan_patients(root: Path) -> tuple[list[Patient], list[str]]:
+    """The good patients of ``root`` and a problem line for every bad one;
+    raises only when ``root`` holds no patient folders at all."""
     if not root.is_dir():
         raise DataError(f"ACDC data root {root} is not a folder.")
     folders = patient_folders(root)
@@ -110,9 +119,7 @@ def read_patients(root: Path) -> list[Patient]:
             patients.append(patient)
     names = [p.name for p in patients]
     problems += [f"{n}: appears in more than one folder" for n in sorted({n for n in names if names.count(n) > 1})]
-    if problems:
-        raise_patient_problems(root, problems)
-    return patients
+    return patients, problems
 
 
 def raise_patient_problems(root: Path, problems: list[str]) -> None:

@@ -17,13 +17,13 @@ import numpy as np
 from cardiobench.data.generated import generated
 from cardiobench.data.videocache import VideoCache
 from cardiobench.engine.seeding import rng_for
-from cardiobench.errors import DataError, bulleted
+from cardiobench.errors import DataError
 from cardiobench.paths import cache_dir
 from cardiobench.specs import DataBundle, DataRequest, Fold
 from cardiobench_echo.echonet import phantom
 from cardiobench_echo.echonet.clips import ClipSpec, Corruption, VideoClips, channel_stats, corruption
 from cardiobench_echo.echonet.frames import TracedFrames
-from cardiobench_echo.echonet.layout import VIDEOS, Layout, Video, read_layout
+from cardiobench_echo.echonet.layout import VIDEOS, Layout, Video, raise_problems, scan_layout
 
 NAME = "echonet-dynamic"
 VERSION = 1
@@ -44,22 +44,24 @@ def _root(data_root: Path | None, data: Mapping[str, Any]) -> tuple[Path, str]:
     return root, f"synthetic EchoNet-Dynamic phantom v{phantom.GENERATOR_VERSION} (n={n}, seed={seed}) at {root}"
 
 
-def decode_all(layout: Layout, size: int) -> VideoCache:
-    """Decode every video into the shared cache; raise listing every bad file."""
+def decode_all(layout: Layout, size: int) -> tuple[VideoCache, list[str]]:
+    """Decode every present video into the shared cache; returns the cache and
+    a problem line per video that failed."""
     cache = VideoCache(cache_dir() / "videos", size)
-    problems = cache.ensure_all([(v.path, v.n_frames) for v in layout.videos], desc="decoding videos (once)")
-    if problems:
-        lines = [f"{VIDEOS}/{Path(p).name} {msg}" for p, msg in sorted(problems.items())]
-        raise DataError(f"EchoNet-Dynamic folder {layout.root} has {len(lines)} unreadable video(s): {bulleted(lines)}.")
-    return cache
+    present = [(v.path, v.n_frames or None) for v in layout.videos if v.path.is_file()]
+    problems = cache.ensure_all(present, desc="decoding videos (once)")
+    return cache, [f"{VIDEOS}/{Path(p).name} {msg}" for p, msg in sorted(problems.items())]
 
 
 def open_layout(data_root: Path | None, config: Mapping[str, Any], need_traces: bool = False) -> tuple[Layout, VideoCache, str]:
-    """Read, validate and decode a folder (or the synthetic set)."""
+    """Read, validate and decode a folder (or the synthetic set); bad rows and
+    undecodable videos are reported together, in one error."""
     data = config["data"]
     root, source = _root(data_root, data)
-    layout = read_layout(root, need_traces=need_traces)
-    return layout, decode_all(layout, int(data["size"])), source
+    layout, problems = scan_layout(root, need_traces=need_traces)
+    cache, decoding = decode_all(layout, int(data["size"]))
+    raise_problems(root, problems + decoding)
+    return layout, cache, source
 
 
 def _frames(cache: VideoCache, video: Video):  # noqa: ANN202 - a zero-argument loader

@@ -102,6 +102,20 @@ def _read_traces(path: Path, problems: list[str]) -> dict[str, list[Trace]]:
 
 def read_layout(root: Path, need_traces: bool = False) -> Layout:
     """Parse and validate an EchoNet-Dynamic folder (not yet its videos)."""
+    layout, problems = scan_layout(root, need_traces)
+    raise_problems(root, problems)
+    return layout
+
+
+def raise_problems(root: Path, problems: list[str]) -> None:
+    """One ``DataError`` naming every problem of the folder, if any."""
+    if problems:
+        raise DataError(f"EchoNet-Dynamic folder {root} has {len(problems)} problem(s): {bulleted(problems)}.")
+
+
+def scan_layout(root: Path, need_traces: bool = False) -> tuple[Layout, list[str]]:
+    """The folder's videos and every problem of its tables' rows; raises only
+    when the tables themselves cannot be read."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"Data root {root} does not exist or is not a folder. Point --data-root at an EchoNet-Dynamic download (holding {FILELIST}, {TRACINGS} and {VIDEOS}/), or omit it to use the synthetic set.")
@@ -147,9 +161,7 @@ def read_layout(root: Path, need_traces: bool = False) -> Layout:
     for split in ("TRAIN", "TEST"):
         if not any(v.split == split for v in videos):
             problems.append(f"{FILELIST} has no {split} rows")
-    if problems:
-        raise DataError(f"EchoNet-Dynamic folder {root} has {len(problems)} problem(s): {bulleted(problems)}.")
-    return Layout(root, videos, fingerprint(videos))
+    return Layout(root, videos, "" if problems else fingerprint(videos)), problems
 
 
 def fingerprint(videos: list[Video]) -> str:

@@ -1,0 +1,75 @@
+"""What a run is asked to do, and its names and config resolved: the first
+step of every run, and what a sweep checks before it submits anything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cardiobench import config
+from cardiobench.engine import distributed
+from cardiobench.engine.seeding import derive_seed
+from cardiobench.errors import ConfigError
+from cardiobench.registry import Registry
+from cardiobench.specs import ModelSpec, TaskSpec
+
+
+@dataclass
+class RunRequest:
+    """Everything that defines a run besides the code."""
+
+    task: str
+    model: str
+    dataset: str | None = None
+    data_root: str | None = None
+    preset: str = "quick"
+    seed: int = 0
+    overrides: list[str] = field(default_factory=list)
+    device: str = "auto"
+    plugins: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Resolved:
+    task: TaskSpec
+    model: ModelSpec
+    dataset_name: str
+    config: config.ResolvedConfig
+
+
+def resolve(request: RunRequest, registry: Registry) -> Resolved:
+    task = registry.task(request.task)
+    model = registry.model(request.model)
+    if task.name not in model.tasks:
+        served = ", ".join(sorted(m.name for m in registry.models_for(task.name))) or "none"
+        raise ConfigError(f"Model {model.name!r} does not serve task {task.name!r} (it serves {', '.join(model.tasks)}). Models for {task.name!r}: {served}.")
+    dataset_name = request.dataset or task.default_dataset
+    dataset = registry.dataset(dataset_name)
+    if task.name not in dataset.tasks:
+        raise ConfigError(f"Dataset {dataset_name!r} does not serve task {task.name!r} (it serves {', '.join(dataset.tasks)}).")
+    for metric in task.metrics:
+        registry.metric(metric)
+    resolved = config.resolve(task, model, request.preset, request.overrides)
+    distributed.per_rank_batch(int(resolved.values["train"]["batch_size"]), distributed.current())  # refused before anything is written
+    return Resolved(task, model, dataset_name, resolved)
+
+
+def check_request(request: RunRequest, registry: Registry) -> None:
+    """Raise the error a run of ``request`` would stop on before it starts:
+    unknown names, a model that does not serve the task, a bad config."""
+    resolve(request, registry)
+
+
+def request_name(request: RunRequest, key: str = "") -> str:
+    """A stable directory name for ``request``: task, model, preset, seed and a
+    hash of everything else that changes its result (data, overrides, ``key``)."""
+    identity = [request.dataset, request.data_root, sorted(request.overrides), key]
+    return f"{request.task}-{request.model}-{request.preset}-s{request.seed}-{derive_seed(*identity) % 16**8:08x}"
+
+
+def preset_banner(resolved: config.ResolvedConfig) -> str:
+    text = f"preset: {resolved.preset} (v{resolved.preset_version})"
+    if resolved.preset_description:
+        text += f" - {resolved.preset_description}"
+    if resolved.preset != "paper":
+        text += ". Use --preset paper for the published protocol."
+    return text
