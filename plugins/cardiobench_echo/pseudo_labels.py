@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from cardiobench import atomic, config, progress, records
+from cardiobench import atomic, config, phases, progress, records
 from cardiobench.engine import checkpoint
 from cardiobench.errors import CardiobenchError, ConfigError
 from cardiobench.paths import cache_dir
@@ -72,16 +72,16 @@ class Segmenter:
         self.config = config.read_yaml(self.run_dir / "config.yaml")
         self.model = registry.model(self.record["model"]["name"]).build(self.config, self.record["dataset"]["info"])
         self.model.load_state_dict(checkpoint.load(self.run_dir / "checkpoints" / "official" / "best.pt")["model"])
-        self.model.eval()
+        self.model.eval().to(memory_format=torch.channels_last)  # MobileNet's depthwise convolutions run several times faster channels-last on CPU
         info = self.record["dataset"]["info"]
         self.mean = np.asarray(info["channel_mean"], dtype=np.float32)
         self.std = np.asarray(info["channel_std"], dtype=np.float32)
         self.size = int(self.config["data"]["size"])
 
-    @torch.no_grad()
-    def probabilities(self, frames: np.ndarray, batch: int = 64) -> np.ndarray:
+    @torch.inference_mode()
+    def probabilities(self, frames: np.ndarray, batch: int = 256) -> np.ndarray:
         """(T, S, S) LV probabilities of (T, S, S, C) uint8 frames."""
-        out = [torch.sigmoid(self.model(normalise_frames(frames[i : i + batch], self.mean, self.std))).numpy() for i in range(0, len(frames), batch)]
+        out = [torch.sigmoid(self.model(normalise_frames(frames[i : i + batch], self.mean, self.std).contiguous(memory_format=torch.channels_last))).numpy() for i in range(0, len(frames), batch)]
         return np.concatenate(out)
 
 
@@ -98,7 +98,7 @@ def cache_pseudo_labels(segmenter: Segmenter, values: Mapping[str, Any], data_ro
     folder = cache_dir() / "pseudo-labels" / f"{segmenter.record['run_id']}-{fingerprint[:12]}-s{size}"
     if (folder / "alpha.json").is_file():
         return folder
-    with atomic.exclusive(folder):  # concurrent runs of one segmenter predict once
+    with atomic.exclusive(folder), phases.phase("pseudo-labels"):  # concurrent runs of one segmenter predict once
         if not (folder / "alpha.json").is_file():
             _predict_pseudo_labels(segmenter, values, data_root, size, folder)
     return folder

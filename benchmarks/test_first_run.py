@@ -1,0 +1,132 @@
+"""The README's main command (``cardiobench run --task lvef --model stca``),
+phase by phase, against the previous quick protocol, in one process.
+
+Each phase's unit of work (an STCA training step, a test clip, a segmenter
+training step, a pseudo-labelled frame, a generated video) is timed under the
+previous protocol (lvef quick v2 with lvef-seg quick v1, phantom v3 video
+lengths) and under the current presets, alternating the two so drift hits both
+alike; multiplied by how many units each protocol runs, they give the
+estimated wall time per phase and the ratio the issue asks for
+(target: the whole run at <= 40% of the previous one's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from benchmarks.timing import paired_medians
+from cardiobench import config
+from cardiobench.registry import load_registry
+from cardiobench_echo.echonet import phantom
+from cardiobench_echo.models.segmentation import LVSegmenter
+from cardiobench_echo.models.stca import EFNet
+from cardiobench_echo.pseudo_labels import Segmenter
+
+TRAIN_VIDEOS, VAL_VIDEOS, TEST_VIDEOS, TRACED_TRAIN_FRAMES = 300, 75, 125, 600
+PREVIOUS = {  # lvef quick v2, lvef-seg quick v1, phantom v3 (mean 119.5 frames per video)
+    "frames": 10, "period": 7, "size": 32, "epochs": 11, "batch": 8, "test_clips": 5,
+    "seg_size": 64, "seg_epochs": 8, "seg_batch": 16, "video_frames": 119.5,
+}
+
+
+def current() -> dict[str, float]:
+    registry = load_registry()
+    lvef = config.resolve(registry.task("lvef"), registry.model("stca"), "quick").values
+    seg = config.resolve(registry.task("lvef-seg"), registry.model("deeplabv3"), "quick").values
+    return {
+        "frames": lvef["data"]["frames"], "period": lvef["data"]["period"], "size": lvef["data"]["size"], "epochs": lvef["train"]["epochs"],
+        "batch": lvef["train"]["batch_size"], "test_clips": lvef["data"]["test_clips"], "seg_size": seg["data"]["size"],
+        "seg_epochs": seg["train"]["epochs"], "seg_batch": seg["train"]["batch_size"], "video_frames": 96.0,
+    }
+
+
+def stca_step(p: dict[str, float]) -> Callable[[], None]:
+    torch.manual_seed(0)
+    model = EFNet("tca", True)
+    opt = torch.optim.AdamW(model.parameters(), 1e-3)
+    b, t, s = int(p["batch"]), int(p["frames"]), int(p["size"])
+    batch = {"input": torch.randn(b, 3, t, s, s), "target": torch.rand(b) * 60 + 20, "pseudo_ed": (torch.rand(b, s, s) > 0.5).float(), "pseudo_es": (torch.rand(b, s, s) > 0.5).float(), "alpha": torch.ones(b)}
+
+    def step() -> None:
+        model.train()
+        loss = model.loss(model(batch["input"]), batch)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def stca_clips(p: dict[str, float], n: int = 32) -> Callable[[], None]:
+    model = EFNet("tca", True).eval()
+    x = torch.randn(n, 3, int(p["frames"]), int(p["size"]), int(p["size"]))
+
+    def run() -> None:
+        with torch.no_grad():
+            model(x)
+
+    return run
+
+
+def seg_step(p: dict[str, float]) -> Callable[[], None]:
+    model = LVSegmenter("mobilenet_v3_large")
+    opt = torch.optim.AdamW(model.parameters(), 2e-3)
+    b, s = int(p["seg_batch"]), int(p["seg_size"])
+    x, y = torch.randn(b, 3, s, s), (torch.rand(b, s, s) > 0.5).float()
+
+    def step() -> None:
+        model.train()
+        loss = model.loss(model(x), {"target": y})
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def pseudo_frames(p: dict[str, float], n: int = 256) -> Callable[[], None]:
+    """Segmenter inference the way pseudo-labels are predicted (previous: plain layout, batches of 64)."""
+    segmenter = Segmenter.__new__(Segmenter)
+    segmenter.model = LVSegmenter("mobilenet_v3_large").eval()
+    segmenter.mean, segmenter.std = np.zeros(3, np.float32), np.ones(3, np.float32)
+    frames = np.random.default_rng(0).integers(0, 255, (n, int(p["seg_size"]), int(p["seg_size"]), 3), dtype=np.uint8)
+
+    def previous() -> None:
+        with torch.no_grad():
+            for i in range(0, n, 64):
+                segmenter.model(torch.from_numpy(frames[i : i + 64]).permute(0, 3, 1, 2).float())
+
+    if p is PREVIOUS:
+        return previous
+    segmenter.model.to(memory_format=torch.channels_last)
+    return lambda: segmenter.probabilities(frames)
+
+
+def test_first_run_phases_against_the_previous_protocol(report, tmp_path):
+    new = current()
+    rows = []
+
+    def phase(name: str, unit: Callable[[dict[str, float]], Callable[[], None]], count: Callable[[dict[str, float]], float], rounds: int = 3) -> None:
+        old_fn, new_fn = unit(PREVIOUS), unit(new)
+        old_fn(), new_fn()  # warm-up
+        old_s, new_s = paired_medians(old_fn, new_fn, rounds)
+        rows.append((name, old_s * count(PREVIOUS), new_s * count(new)))
+
+    phase("STCA training", stca_step, lambda p: p["epochs"] * TRAIN_VIDEOS / p["batch"])
+    phase("STCA validation and test", stca_clips, lambda p: (p["epochs"] * VAL_VIDEOS + TEST_VIDEOS * p["test_clips"]) / 32)
+    phase("segmenter stage", seg_step, lambda p: p["seg_epochs"] * TRACED_TRAIN_FRAMES / p["seg_batch"])
+    phase("pseudo-labels", pseudo_frames, lambda p: TRAIN_VIDEOS * p["video_frames"] / 256)
+    (tmp_path / "Videos").mkdir()
+    render = lambda: phantom.render_video(tmp_path, 0, 0, "TRAIN")  # noqa: E731
+    frames = int(render()[0]["NumberOfFrames"])
+    frame_s = min(paired_medians(render, render, 3)) / frames
+    rows.append(("data generation (video lengths only: the v3 renderer is gone; its 2x more per frame is in README's end-to-end figure)", frame_s * PREVIOUS["video_frames"] * 500 / 2, frame_s * new["video_frames"] * 500 / 2))
+
+    old_total, new_total = sum(r[1] for r in rows), sum(r[2] for r in rows)
+    for name, old_s, new_s in rows:
+        report(f"first run, {name}: {old_s:.0f} s -> {new_s:.0f} s ({new_s / old_s:.2f}x)")
+    report(f"first run, these phases together: {old_total:.0f} s -> {new_total:.0f} s ({new_total / old_total:.2f}x; target <= 0.40)")
+    assert new_total / old_total <= 0.40
