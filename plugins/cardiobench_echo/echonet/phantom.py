@@ -133,7 +133,9 @@ def sample_heart(rng: np.random.Generator, ef_target: float) -> Heart:
     return Heart(
         fps=round(fps, 2),
         heart_rate=heart_rate,
-        n_frames=int(rng.integers(72, 121)),  # v4: 72-120 frames (v3: 90-149); every preset's clip spans at most 64
+        # v4: 72-120 frames (v3: 90-149; every preset's clip spans at most 64), and at least
+        # 1.5 beats, so that an end-diastole followed by its end-systole is always on screen
+        n_frames=max(int(rng.integers(72, 121)), math.ceil(1.5 * round(fps, 2) * 60.0 / heart_rate) + 1),
         phase0=float(rng.uniform(0, 1)),
         systole=float(rng.uniform(0.33, 0.42)),
         apex=(float(rng.uniform(55, 63)), float(rng.uniform(15, 21))),
@@ -244,16 +246,17 @@ class Renderer:
 
 
 def traced_frames(heart: Heart) -> tuple[int, int]:
-    """(ED, ES) frame indices of one beat in the middle of the video."""
-    frames = np.arange(heart.n_frames)
-    f = heart.contraction(frames)
-    middle = heart.n_frames // 2
-    cycle = int(round(heart.fps * 60.0 / heart.heart_rate))
-    window = frames[max(0, middle - cycle) : min(heart.n_frames, middle + cycle)]
-    ed = int(window[np.argmin(f[window])])
-    after = frames[ed : ed + cycle]
-    es = int(after[np.argmax(f[after])])
-    return ed, es
+    """(ED, ES) frame indices of the beat nearest the middle of the video whose
+    end-systole is still on screen: ED is the frame nearest an end-diastole
+    (contraction 0), ES the most contracted frame of the beat that follows."""
+    cycle = heart.fps * 60.0 / heart.heart_rate  # frames per beat
+    last = heart.n_frames - 1
+    eds = [round((k - heart.phase0) * cycle) for k in range(int(heart.n_frames / cycle) + 2)]
+    eds = [t for t in eds if 0 <= t and t + heart.systole * cycle + 1 <= last]
+    ed = min(eds, key=lambda t: abs(t - last / 2))
+    after = np.arange(ed, min(heart.n_frames, ed + int(cycle)))
+    es = int(after[np.argmax(heart.contraction(after))])
+    return int(ed), es
 
 
 def write_avi(path: Path, frames: np.ndarray, fps: float) -> None:
