@@ -79,7 +79,7 @@ class Segmenter:
         self.size = int(self.config["data"]["size"])
 
     @torch.inference_mode()
-    def probabilities(self, frames: np.ndarray, batch: int = 256) -> np.ndarray:
+    def probabilities(self, frames: np.ndarray, batch: int = 128) -> np.ndarray:
         """(T, S, S) LV probabilities of (T, S, S, C) uint8 frames."""
         out = [torch.sigmoid(self.model(normalise_frames(frames[i : i + batch], self.mean, self.std).contiguous(memory_format=torch.channels_last))).numpy() for i in range(0, len(frames), batch)]
         return np.concatenate(out)
