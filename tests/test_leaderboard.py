@@ -80,13 +80,14 @@ def test_a_new_preset_version_starts_a_new_table_and_keeps_the_old(board: Path):
     records_dir = board / "lvef" / "records"
     source = next(records_dir.glob("*r3d*.json"))
     record = json.loads(source.read_text())
-    record["preset"]["version"] = 2
-    record["run_id"] = record["run_id"] + "-v2"
+    current = record["preset"]["version"]
+    record["preset"]["version"] = current + 1
+    record["run_id"] = record["run_id"] + "-next"
     (records_dir / f"{record['run_id']}.json").write_text(json.dumps(record))
     assert cli("leaderboard", "build", "--root", board).code == 0
     assert (board / "lvef" / "echonet-dynamic-synthetic__ci__v1.md").is_file() and (board / "lvef" / "echonet-dynamic-synthetic__ci__v2.md").is_file()
     ledger = json.loads((board / "lvef" / "versions.json").read_text())["echonet-dynamic-synthetic__ci"]
-    assert [(v["version"], v["preset_version"]) for v in ledger] == [(1, 1), (2, 2)]
+    assert [(v["version"], v["preset_version"]) for v in ledger] == [(1, current), (2, current + 1)]
     reproduced_v2 = (board / "lvef" / "echonet-dynamic-synthetic__ci__v2.md").read_text().split("## Reported by the papers")[0]
     assert "| r3d " in reproduced_v2 and "| r2plus1d " not in reproduced_v2
 
