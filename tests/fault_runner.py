@@ -59,6 +59,7 @@ def kill_in_write(pattern: str, nth: int, fraction: float) -> None:
                 write(buffer)
                 data = buffer.getvalue()
                 torn = Path(path).with_name(f".{Path(path).name}.torn.tmp")  # where atomic writes stage their bytes
+                torn.parent.mkdir(parents=True, exist_ok=True)
                 torn.write_bytes(data[: int(len(data) * fraction)])
                 die()
         plain_replace(path, write)

@@ -46,7 +46,11 @@ def test_run_directory_contents(uninterrupted: Path):
     env = record["environment"]
     assert env["torch"] == torch.__version__ and env["plugins"]["echo"] and env["device"] == "cpu"
     assert record["timing"]["train_items_per_second"] > 0
-    assert "preset: ci (v1)" in (uninterrupted / "log.txt").read_text()
+    log = (uninterrupted / "log.txt").read_text()
+    assert "preset: ci (v2)" in log and "wall time per phase" in log
+    phases = {p["phase"]: p for p in record["timing"]["phases"]}
+    assert {"data", "train", "test", "epoch 1", "epoch 4"} <= set(phases) and phases["epoch 1"]["depth"] == phases["train"]["depth"] + 1
+    assert sum(p["seconds"] for name, p in phases.items() if name.startswith("epoch ")) <= phases["train"]["seconds"] <= record["timing"]["wall_seconds"]
     text = (uninterrupted / "record.json").read_text()
     assert '"/' not in text and str(uninterrupted.parent) not in text, "records carry no absolute local paths"
     assert "<cache>/synthetic/echonet-" in record["dataset"]["source"]
