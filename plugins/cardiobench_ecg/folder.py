@@ -101,7 +101,11 @@ def _read_record(root: Path, name: str) -> tuple[np.ndarray, float, list[str], n
     signals = record.p_signal
     if signals is None or signals.ndim != 2 or not np.all(np.isfinite(signals)):
         raise DataError(f"WFDB record {root / name}.dat has missing or non-finite samples.")
-    return signals, float(record.fs), list(record.sig_name), np.asarray(annotation.sample), list(annotation.symbol)
+    samples = np.asarray(annotation.sample)
+    outside = np.flatnonzero((samples < 0) | (samples >= len(signals)))
+    if len(outside):
+        raise DataError(f"WFDB record {root / name}.atr has {len(outside)} annotation(s) outside the {len(signals)}-sample signal (the first, number {outside[0] + 1}, at sample {samples[outside[0]]}).")
+    return signals, float(record.fs), list(record.sig_name), samples, list(annotation.symbol)
 
 
 def _segment_record(root: Path, name: str, settings: Mapping[str, Any]) -> tuple[list[Segment], list[np.ndarray], list[str]]:

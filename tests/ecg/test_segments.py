@@ -103,3 +103,15 @@ def test_malformed_record_is_named(mitdb_copy, ecg_settings):
     (mitdb_copy / "223.atr").unlink()
     with pytest.raises(DataError, match=r"223\.atr"):
         read_segments(mitdb_copy, ecg_settings)
+
+
+def test_annotations_beyond_the_signal_and_other_bad_records_are_named_together(mitdb_copy, ecg_settings):
+    """Found by the reader fuzz tests: a corrupted .atr pointing past the signal's end."""
+    annotation = wfdb.rdann(str(mitdb_copy / "100"), "atr")
+    length = wfdb.rdheader(str(mitdb_copy / "100")).sig_len
+    samples = annotation.sample.copy()
+    samples[-1] = length + 5000
+    wfdb.wrann("100", "atr", samples, annotation.symbol, write_dir=str(mitdb_copy))
+    (mitdb_copy / "209.hea").write_text("209 two 360\n")
+    with pytest.raises(DataError, match=r"2 problem\(s\).*100\.atr has 1 annotation\(s\) outside the .*209.*cannot be read"):
+        read_segments(mitdb_copy, ecg_settings)
