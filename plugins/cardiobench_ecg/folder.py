@@ -110,6 +110,8 @@ def _read_record(root: Path, name: str) -> tuple[np.ndarray, float, list[str], n
 
 def _segment_record(root: Path, name: str, settings: Mapping[str, Any]) -> tuple[list[Segment], list[np.ndarray], list[str]]:
     signals, fs, leads, peaks, symbols = _read_record(root, name)
+    if not fs > 2 * float(settings["high_hz"]):  # also NaN
+        raise DataError(f"WFDB record {root / name}.hea gives a sampling frequency of {fs:g} Hz; the band-pass up to data.high_hz = {settings['high_hz']} Hz needs more than {2 * float(settings['high_hz']):g} Hz (MIT-BIH records are 360 Hz).")
     normal = frozenset(str(settings["normal_symbols"]))
     length = int(settings["length"])
     segments = segments_of(name, peaks, symbols, len(signals), length, normal)

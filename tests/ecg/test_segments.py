@@ -115,3 +115,14 @@ def test_annotations_beyond_the_signal_and_other_bad_records_are_named_together(
     (mitdb_copy / "209.hea").write_text("209 two 360\n")
     with pytest.raises(DataError, match=r"2 problem\(s\).*100\.atr has 1 annotation\(s\) outside the .*209.*cannot be read"):
         read_segments(mitdb_copy, ecg_settings)
+
+
+def test_a_sampling_frequency_the_band_pass_cannot_use_is_named(mitdb_copy, ecg_settings):
+    """Found by the reader fuzz tests: a header whose frequency field was mutated."""
+    header = mitdb_copy / "223.hea"
+    first, *rest = header.read_text().splitlines()
+    fields = first.split()
+    fields[2] = "1"
+    header.write_text("\n".join([" ".join(fields), *rest]) + "\n")
+    with pytest.raises(DataError, match=r"223\.hea gives a sampling frequency of 1 Hz"):
+        read_segments(mitdb_copy, ecg_settings)
