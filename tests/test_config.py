@@ -18,7 +18,7 @@ def resolve(registry, preset="quick", overrides=(), model="r2plus1d"):
 def test_preset_layers_and_overrides(registry):
     quick = resolve(registry)
     assert quick.preset == "quick" and quick.preset_version >= 1
-    assert quick.get("data.frames") == 10 and quick.get("train.optimizer") == "adamw"
+    assert quick.get("data.frames") == 8 and quick.get("train.optimizer") == "adamw"
     paper = resolve(registry, "paper")
     assert (paper.get("data.frames"), paper.get("data.period"), paper.get("data.size")) == (32, 2, 112)
     assert (paper.get("train.optimizer"), paper.get("train.lr"), paper.get("train.momentum")) == ("sgd", 1e-4, 0.9)
