@@ -77,7 +77,8 @@ class VideoCache:
             return target
         frames = decode(source, self.size, expected_frames)
         for stale in target.parent.glob(f"{Path(source).stem}-s{self.size}-*.npy"):
-            stale.unlink(missing_ok=True)
+            if stale != target:  # a concurrent run's copy of this very entry is replaced atomically below, never removed
+                stale.unlink(missing_ok=True)
         atomic.write_with(target, lambda handle: np.save(handle, frames))
         return target
 
