@@ -5,6 +5,7 @@ never half of it. Everything cardiobench writes goes through here, and
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -13,6 +14,32 @@ from pathlib import Path
 from typing import IO
 
 from filelock import FileLock, Timeout
+
+from cardiobench.errors import CardiobenchError
+
+FULL_BELOW = 64 * 2**20  # bytes left on a device that count as full (torch.save reports a full disk as a RuntimeError)
+
+
+class DiskFull(CardiobenchError):
+    """A write ran out of space; what was written before is intact."""
+
+
+def disk_full(exc: BaseException, folder: Path) -> bool:
+    """Whether ``exc`` (raised while writing into ``folder``) means the disk is full."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    with contextlib.suppress(OSError):
+        return isinstance(exc, (OSError, RuntimeError)) and shutil.disk_usage(folder).free < FULL_BELOW
+    return False
+
+
+def disk_full_error(path: Path, exc: BaseException) -> DiskFull:
+    free = shutil.disk_usage(Path(path).parent).free / 2**20 if Path(path).parent.exists() else 0.0
+    return DiskFull(
+        f"No space left to write {path} ({free:.0f} MiB free on its device; {type(exc).__name__}: {str(exc)[:160]}). "
+        "Nothing already written was damaged. Free some space (old run directories, or the cache: see CARDIOBENCH_CACHE), "
+        "or write elsewhere with --runs-dir; an interrupted run continues with: cardiobench run --resume RUN_DIR."
+    )
 
 
 def _replace_from_temp(path: Path, write: Callable[[IO[bytes]], None]) -> None:
@@ -25,9 +52,12 @@ def _replace_from_temp(path: Path, write: Callable[[IO[bytes]], None]) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
+        full = isinstance(exc, Exception) and disk_full(exc, path.parent)  # judged before the partial file is freed
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if full:
+            raise disk_full_error(path, exc) from exc
         raise
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import os
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from cardiobench import __version__, atomic, audit, config, native_noise
+from cardiobench.atomic import DiskFull
 from cardiobench.engine import distributed
 from cardiobench.progress import set_enabled as set_progress
 from cardiobench.errors import CardiobenchError, unknown_name
@@ -379,6 +381,9 @@ def _main(args: argparse.Namespace) -> int:
     except Exception as exc:  # an unexpected failure still gets one readable paragraph
         if debug:
             traceback.print_exc()
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            print(f"error: {atomic.disk_full_error(Path(exc.filename or '.'), exc)}", file=sys.stderr)
+            return DiskFull.exit_code
         print(f"error: internal error {type(exc).__name__}: {exc}. Re-run with --debug for the traceback, and please report it.", file=sys.stderr)
         return 1
 

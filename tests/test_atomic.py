@@ -1,0 +1,48 @@
+"""Atomic writes when the disk fills up: the old content stays, no temporary
+file is left behind, and the error names the file and what to do."""
+
+from __future__ import annotations
+
+import errno
+import shutil
+from collections import namedtuple
+from pathlib import Path
+
+import pytest
+import torch
+
+from cardiobench import atomic
+from cardiobench.engine import checkpoint
+
+Usage = namedtuple("Usage", "total used free")
+
+
+def _fill_then_fail(handle) -> None:
+    handle.write(b"partial")
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_keeps_the_old_file_and_names_the_new_one(tmp_path: Path):
+    target = tmp_path / "record.json"
+    atomic.write_text(target, "old")
+    with pytest.raises(atomic.DiskFull, match=r"No space left to write .*record\.json.*--runs-dir"):
+        atomic.write_with(target, _fill_then_fail)
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["record.json"]
+
+
+def test_torch_save_on_a_full_disk_is_a_disk_full_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """torch.save reports ENOSPC as a RuntimeError ('unexpected pos'); the free space decides."""
+
+    def torn_save(state, handle) -> None:
+        handle.write(b"PK")
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 17161344 vs 17161240")
+
+    monkeypatch.setattr(torch, "save", torn_save)
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: Usage(2**30, 2**30 - 2**20, 2**20))
+    with pytest.raises(atomic.DiskFull, match="last.pt"):
+        checkpoint.save(tmp_path / "last.pt", {"epoch": 0})
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: Usage(2**40, 2**30, 2**40 - 2**30))
+    with pytest.raises(RuntimeError, match="unexpected pos"):  # plenty of room: a genuine bug stays one
+        checkpoint.save(tmp_path / "last.pt", {"epoch": 0})
+    assert not list(tmp_path.iterdir())
