@@ -1,8 +1,17 @@
-"""The plugin contract: one hook per kind of thing a plugin can bring.
+"""The plugin contract: one hook per kind of thing a plugin can bring, and
+one per run event.
 
-Each hook takes no arguments and returns a list of specs (see
+Each *spec* hook takes no arguments and returns a list of specs (see
 :mod:`cardiobench.specs`). cardiobench calls every registered implementation,
 validates what it returns and refuses a name that two plugins register.
+
+Each *run-event* hook (``cardiobench_run_start`` ... ``cardiobench_run_end``)
+is called on rank 0 as a run goes, with keyword arguments; an implementation
+may take any subset of them. Events only observe: an implementation that
+raises is reported once on stderr and not called again in that process, and
+the run goes on. The console lines and progress bar and the run's
+``log.txt`` are written by two built-in implementations
+(:mod:`cardiobench.observers`); trackers (``--track``) are more.
 
 A plugin is a module (or object) with functions decorated by :data:`hookimpl`;
 it is found through the ``cardiobench`` entry-point group, ``--plugin
@@ -17,9 +26,12 @@ module.path`` or ``CARDIOBENCH_PLUGINS``. Implement only the hooks you need::
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pluggy
 
-from cardiobench.specs import DatasetSpec, MetricSpec, ModelSpec, ReportedResult, TaskSpec
+from cardiobench.specs import DatasetSpec, MetricSpec, ModelSpec, ReportedResult, RunInfo, TaskSpec, TrackerSpec
 
 PROJECT = "cardiobench"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -78,3 +90,58 @@ def cardiobench_reported_results() -> list[ReportedResult]:
 
     Register only numbers the paper states; never estimate a missing one.
     """
+
+
+@hookspec
+def cardiobench_trackers() -> list[TrackerSpec]:
+    """Return experiment trackers, each enabled per run by ``--track NAME``
+    (or the config key ``track``).
+
+    Import the tracker's library inside ``create``, not at module level, so
+    that cardiobench works without it; an ``ImportError`` there becomes one
+    warning naming ``install``.
+    """
+
+
+# --------------------------------------------------------------------------- run events
+
+
+@hookspec
+def cardiobench_run_start(run: RunInfo) -> None:
+    """A run starts (or resumes) in ``run.run_dir``; ``run.config`` is its
+    resolved config, ``run.folds`` its fold names."""
+
+
+@hookspec
+def cardiobench_epoch_end(run: RunInfo, fold: str, epoch: int, epochs: int, values: dict[str, float], best: bool) -> None:
+    """Training epoch ``epoch`` (1-based, of ``epochs``) of ``fold`` ended.
+
+    ``values`` holds ``train_loss``, ``val_loss``, ``val_<selection metric>``
+    (the validation metric that selects the best epoch), ``seconds`` and
+    ``items_per_second``; ``best`` says whether this epoch is the best so far.
+    """
+
+
+@hookspec
+def cardiobench_test_end(run: RunInfo, record: dict[str, Any]) -> None:
+    """The run's test set is scored and ``record`` (see ``record.json``) and
+    its plots are written."""
+
+
+@hookspec
+def cardiobench_run_end(run: RunInfo, status: str) -> None:
+    """The run stopped: ``status`` is ``finished``, ``failed`` or ``interrupted``.
+    Close what ``cardiobench_run_start`` opened here."""
+
+
+@hookspec
+def cardiobench_stage_start(run: RunInfo, stage: str, stage_dir: Path) -> None:
+    """A model's preparation stage ``stage`` (e.g. ``lvef-seg/segmenter``)
+    starts in ``stage_dir`` for ``run`` (whose ``run_dir`` is not made yet);
+    the stage is a run of its own and sends its own run events."""
+
+
+@hookspec
+def cardiobench_stage_end(run: RunInfo, stage: str, stage_dir: Path, record: dict[str, Any], reused: bool) -> None:
+    """Stage ``stage`` of ``run`` finished with ``record``; ``reused`` when an
+    earlier run had already trained it."""

@@ -18,9 +18,10 @@ from typing import Any, Generic, TypeVar
 
 import pluggy
 
-from cardiobench import hookspecs
+from cardiobench import __version__, hookspecs, observers
 from cardiobench.errors import CardiobenchError, PluginError, bulleted, out_of_memory, unknown_name
-from cardiobench.specs import SPEC_KINDS, DatasetSpec, MetricSpec, ModelSpec, ReportedResult, TaskSpec, validate_spec_list
+from cardiobench.events import Events
+from cardiobench.specs import SPEC_KINDS, DatasetSpec, MetricSpec, ModelSpec, ReportedResult, TaskSpec, TrackerSpec, validate_spec_list
 
 ENTRY_POINT_GROUP = "cardiobench"
 ENV_PLUGINS = "CARDIOBENCH_PLUGINS"
@@ -57,6 +58,8 @@ class Registry:
     models: dict[str, Registered[ModelSpec]] = field(default_factory=dict)
     metrics: dict[str, Registered[MetricSpec]] = field(default_factory=dict)
     reported_results: list[Registered[ReportedResult]] = field(default_factory=list)
+    trackers: dict[str, Registered[TrackerSpec]] = field(default_factory=dict)
+    events: Events = field(default_factory=lambda: Events(_manager(), {}))
 
     def task(self, name: str) -> TaskSpec:
         return self._lookup("task", self.tasks, name)
@@ -69,6 +72,9 @@ class Registry:
 
     def metric(self, name: str) -> MetricSpec:
         return self._lookup("metric", self.metrics, name)
+
+    def tracker(self, name: str) -> TrackerSpec:
+        return self._lookup("tracker", self.trackers, name)
 
     def plugin_of(self, kind: str, name: str) -> str:
         return getattr(self, kind)[name].plugin
@@ -127,9 +133,11 @@ def load_registry(extra_plugins: Iterable[str] = (), environ: Mapping[str, str] 
     """Load every plugin and collect its specs; raise ``PluginError`` on any
     invalid spec or on a name registered by two plugins."""
     environ = os.environ if environ is None else environ
-    manager = pluggy.PluginManager(hookspecs.PROJECT)
-    manager.add_hookspecs(hookspecs)
+    manager = _manager()
     registry = Registry()
+    for name, observer in observers.builtin():
+        manager.register(observer, name=name)
+        registry.plugins.append(PluginInfo(name, __version__, "built in", tuple(sorted(c.name for c in manager.get_hookcallers(observer) or []))))
     for name, plugin, version, origin in _discover(extra_plugins, environ):
         try:
             manager.register(plugin, name=name)
@@ -149,7 +157,14 @@ def load_registry(extra_plugins: Iterable[str] = (), environ: Mapping[str, str] 
             if problems:
                 raise PluginError(f"Plugin {impl.plugin_name!r} returned invalid specs: {bulleted(problems)}.")
             _add(registry, kind, specs, impl.plugin_name)
+    registry.events = Events(manager, {name: r.spec for name, r in registry.trackers.items()})
     return registry
+
+
+def _manager() -> pluggy.PluginManager:
+    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    manager.add_hookspecs(hookspecs)
+    return manager
 
 
 GUARDED = {"tasks": ("plots", "analysis", "preview"), "datasets": ("load", "check"), "models": ("build", "prepare")}

@@ -4,13 +4,14 @@ step of every run, and what a sweep checks before it submits anything."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cardiobench import config
 from cardiobench.engine import distributed
 from cardiobench.engine.seeding import derive_seed
 from cardiobench.errors import ConfigError
 from cardiobench.registry import Registry
-from cardiobench.specs import ModelSpec, TaskSpec
+from cardiobench.specs import ModelSpec, RunInfo, TaskSpec
 
 
 @dataclass
@@ -26,6 +27,7 @@ class RunRequest:
     overrides: list[str] = field(default_factory=list)
     device: str = "auto"
     plugins: list[str] = field(default_factory=list)
+    track: list[str] = field(default_factory=list)  # experiment trackers (--track); never part of the result
 
 
 @dataclass
@@ -34,6 +36,11 @@ class Resolved:
     model: ModelSpec
     dataset_name: str
     config: config.ResolvedConfig
+    track: tuple[str, ...] = ()
+
+    def info(self, request: RunRequest, run_dir: Path | None = None, folds: tuple[str, ...] = ()) -> RunInfo:
+        """What run events say about this run."""
+        return RunInfo(self.task.name, self.model.name, request.seed, self.config.preset, self.config.values, run_dir, folds, self.track)
 
 
 def resolve(request: RunRequest, registry: Registry) -> Resolved:
@@ -50,7 +57,10 @@ def resolve(request: RunRequest, registry: Registry) -> Resolved:
         registry.metric(metric)
     resolved = config.resolve(task, model, request.preset, request.overrides)
     distributed.per_rank_batch(int(resolved.values["train"]["batch_size"]), distributed.current())  # refused before anything is written
-    return Resolved(task, model, dataset_name, resolved)
+    track = tuple(dict.fromkeys([*request.track, *resolved.values.get("track", [])]))
+    for name in track:
+        registry.tracker(name)
+    return Resolved(task, model, dataset_name, resolved, track)
 
 
 def check_request(request: RunRequest, registry: Registry) -> None:

@@ -51,6 +51,7 @@ from cardiobench.specs import (
     DataRequest,
     Fold,
     MetricSpec,
+    RunInfo,
     TaskSpec,
     parameter_count,
 )
@@ -121,9 +122,9 @@ def _baseline_predictions(task: TaskSpec, train_targets: np.ndarray, preds: Pred
 class _Run:
     """The work of one run directory."""
 
-    def __init__(self, request: RunRequest, registry: Registry, resolved: Resolved, run_dir: Path):
+    def __init__(self, request: RunRequest, registry: Registry, resolved: Resolved, run_dir: Path, info: RunInfo):
         self.request, self.registry, self.resolved = request, registry, resolved
-        self.run_dir = run_dir
+        self.run_dir, self.info = run_dir, info
         self.values = resolved.config.values
         self.world = distributed.current()
         self.log = RunLog(run_dir / "log.txt") if self.world.main else RunLog(None, echo=False)
@@ -157,6 +158,7 @@ class _Run:
             log=self.log,
             world=world,
             train_module=distributed.wrap(model, self.device, world, bool(train_cfg["sync_bn"]), bool(train_cfg["find_unused_parameters"])),
+            on_epoch_end=lambda epoch, epochs, values, best: self.registry.events.emit("epoch_end", run=self.info, fold=fold.name, epoch=epoch, epochs=epochs, values=values, best=best),
         )
         with phases.phase(f"{trainer.label}train"), self.memory_guard(fold, "training", "train.batch_size"):
             fit = trainer.fit(train, val, int(train_cfg["epochs"]))
@@ -311,6 +313,7 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
     records.write(run.run_dir / records.RECORD_FILE, record)
     for fold in bundle.folds:  # a finished run needs only its best weights
         (run.run_dir / "checkpoints" / fold.name / "last.pt").unlink(missing_ok=True)
+    run.registry.events.emit("test_end", run=run.info, record=record)
     run.log(summary(record, run.metrics))
     run.log(f"run directory: {run.run_dir}")
     return RunOutcome(run.run_dir, distributed.from_main(record, run.world))
@@ -333,13 +336,18 @@ class StageContext:
     request: RunRequest
     registry: Registry
     runs_dir: Path
+    owner: RunInfo
 
     def run_stage(self, request: RunRequest, key: str = "") -> RunOutcome:
         """Run ``request`` in ``<runs_dir>/stages/<name>``, named by the request
         and ``key`` (e.g. the data fingerprint): every run needing the same
         stage shares one training, resumed if interrupted."""
-        with phases.phase(f"stage {request.task}/{request.model}"):
-            return run_in(request, self.registry, self.runs_dir / "stages" / request_name(request, key))
+        stage, stage_dir = f"{request.task}/{request.model}", self.runs_dir / "stages" / request_name(request, key)
+        self.registry.events.emit("stage_start", run=self.owner, stage=stage, stage_dir=stage_dir)
+        with phases.phase(f"stage {stage}"):
+            outcome = run_in(request, self.registry, stage_dir)
+        self.registry.events.emit("stage_end", run=self.owner, stage=stage, stage_dir=stage_dir, record=outcome.record, reused=outcome.reused)
+        return outcome
 
 
 def _prepare(request: RunRequest, registry: Registry, resolved: Resolved, runs_dir: Path) -> tuple[DataBundle, dict[str, Any]]:
@@ -353,7 +361,8 @@ def _prepare(request: RunRequest, registry: Registry, resolved: Resolved, runs_d
         bundle = dataset.load(DataRequest(request.task, root, resolved.config.values, request.seed))
     stages: dict[str, Any] = {}
     if resolved.model.prepare is not None:
-        bundle, stages = resolved.model.prepare(bundle, resolved.config.values, StageContext(request, registry, runs_dir))
+        with registry.events.requesting(resolved.track):  # a stage tracks where its owner does
+            bundle, stages = resolved.model.prepare(bundle, resolved.config.values, StageContext(request, registry, runs_dir, resolved.info(request)))
     return bundle, stages
 
 
@@ -364,11 +373,12 @@ class Interrupted(CardiobenchError):
 
 
 def _start(request: RunRequest, registry: Registry, resolved: Resolved, run_dir: Path, started: str, prepared: tuple[DataBundle, dict[str, Any]], wall_start: float) -> RunOutcome:
-    run = _Run(request, registry, resolved, run_dir)
     bundle, stages = prepared
+    run = _Run(request, registry, resolved, run_dir, resolved.info(request, run_dir, tuple(fold.name for fold in bundle.folds)))
     run.log(f"data: {bundle.source} (fingerprint {bundle.fingerprint[:12]}, {len(bundle.folds)} fold(s))")
     try:
-        return _execute(run, bundle, stages, started, wall_start)
+        with registry.events.run(run.info):
+            return _execute(run, bundle, stages, started, wall_start)
     except KeyboardInterrupt:
         raise Interrupted(f"Interrupted. Every finished epoch and fold is kept in {run_dir} (files are written whole or not at all); continue with: cardiobench run --resume {run_dir}") from None
 

@@ -1,5 +1,5 @@
-"""The plain data a plugin hands to cardiobench: task, dataset, model, metric and
-reported-result specs.
+"""The plain data a plugin hands to cardiobench: task, dataset, model, metric,
+reported-result and tracker specs, and the run description run events carry.
 
 A spec is data plus factories. The core reads the data (names, versions,
 citations) and calls the factories (``build``, ``load``, ``fn``) at run time; it
@@ -321,12 +321,61 @@ class ReportedResult:
         return out
 
 
+@dataclass(frozen=True)
+class RunInfo:
+    """The run an event is about, as run-event hooks receive it.
+
+    ``run_dir`` is ``None`` only for the run that owns a stage, whose
+    directory is made after its stages finish; ``stage_of`` names the owning
+    run (``task/model``) when this run is a stage; ``track`` lists the trackers
+    the run asked for.
+    """
+
+    task: str
+    model: str
+    seed: int
+    preset: str
+    config: Mapping[str, Any]
+    run_dir: Path | None = None
+    folds: tuple[str, ...] = ()
+    track: tuple[str, ...] = ()
+    stage_of: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.task}/{self.model}"
+
+
+@dataclass(frozen=True)
+class TrackerSpec:
+    """An experiment tracker a run can enable with ``--track NAME``.
+
+    ``create(run)`` is called when a run that asked for it starts and returns
+    an object implementing run-event hooks (methods marked with
+    :data:`~cardiobench.hookimpl`, e.g. ``cardiobench_epoch_end``); it is
+    registered for that run only. ``install`` tells a user what to install
+    when ``create`` cannot import its library.
+    """
+
+    name: str
+    description: str
+    create: Callable[[RunInfo], Any]
+    install: str = ""
+
+    def problems(self) -> list[str]:
+        out = _name_problems("tracker", self.name) + _text_problems(self, "description")
+        if not callable(self.create):
+            out.append("create must be a callable")
+        return out
+
+
 SPEC_KINDS: dict[str, type] = {
     "tasks": TaskSpec,
     "datasets": DatasetSpec,
     "models": ModelSpec,
     "metrics": MetricSpec,
     "reported_results": ReportedResult,
+    "trackers": TrackerSpec,
 }
 
 

@@ -209,10 +209,18 @@ def collect(
     return predictions, float(loss_sum) / max(items, 1), local_items / seconds if seconds > 0 else 0.0
 
 
+EpochEnd = Callable[[int, int, dict[str, float], bool], None]
+
+
+def _ignore_epoch(epoch: int, epochs: int, values: dict[str, float], best: bool) -> None:
+    pass
+
+
 @dataclass
 class Trainer:
     """Train ``model`` with ``optimization``, keeping the epoch that ``select``
-    scores best on validation."""
+    scores best on validation. After each epoch, ``on_epoch_end(epoch,
+    epochs, values, best)`` reports it (the run sends it as a run event)."""
 
     model: nn.Module
     optimization: Optimization
@@ -225,6 +233,7 @@ class Trainer:
     history: list[dict[str, float]] = field(default_factory=list)
     world: World = World()
     train_module: nn.Module | None = None  # what training calls: the model, or a DistributedDataParallel around it
+    on_epoch_end: EpochEnd = _ignore_epoch
 
     @property
     def last_path(self) -> Path:
@@ -343,11 +352,7 @@ class Trainer:
                 if self.world.main:
                     checkpoint.save(self.last_path, state)
                 distributed.barrier(self.world)
-                selected = "" if self.select.name == "loss" else f"  val {self.select.name} {score:.4g}"
-                self.log(
-                    f"{self.label}epoch {epoch + 1}/{epochs}  train loss {train_loss:.4g}  val loss {val_loss:.4g}"
-                    f"{selected}{'  *best' if improved else ''}  ({seen / epoch_seconds:.1f} items/s)"
-                )
+                self.on_epoch_end(epoch + 1, epochs, {**{k: v for k, v in entry.items() if k != "epoch"}, "items_per_second": seen / epoch_seconds}, improved)
         if not self.best_path.exists():
             raise CardiobenchError(f"{self.label}no epoch gave a finite validation {self.select.name}; training diverged (try a lower train.lr).")
         self.model.load_state_dict(checkpoint.load(self.best_path)["model"])

@@ -13,6 +13,7 @@ overrides:                   # a list expands to the grid; a list of lists gives
 resources:
   gpus_per_run: 1
   cpus_per_run: 8
+track: [mlflow]              # experiment trackers of every run (they never change results)
 ```
 """
 
@@ -28,7 +29,7 @@ import yaml
 from cardiobench.errors import ConfigError
 from cardiobench.run_request import RunRequest, request_name
 
-TOP_KEYS = {"task", "models", "seeds", "presets", "data", "overrides", "resources", "runs_dir"}
+TOP_KEYS = {"task", "models", "seeds", "presets", "data", "overrides", "resources", "runs_dir", "track"}
 DATA_KEYS = {"dataset", "data_root"}
 
 
@@ -107,6 +108,9 @@ def load(path: Path, plugins: list[str] | None = None) -> Sweep:
     overrides = raw.get("overrides", {}) or {}
     if not isinstance(overrides, dict) or not all(isinstance(k, str) and "." in k for k in overrides):
         problems.append("overrides must map dotted config keys (train.lr) to a value or a list of values")
+    track = _as_list(raw.get("track", []))
+    if not all(isinstance(t, str) for t in track):
+        problems.append("track must be a tracker name or a list of them")
     resources_raw = raw.get("resources", {}) or {}
     known = set(Resources.__dataclass_fields__)
     if not isinstance(resources_raw, dict):
@@ -131,6 +135,7 @@ def load(path: Path, plugins: list[str] | None = None) -> Sweep:
             overrides=combo,
             device=resources.device,
             plugins=list(plugins or []),
+            track=list(track),
         )
         points.append(Point(request, request_name(request)))
     runs_dir = Path(raw["runs_dir"]).expanduser() if raw.get("runs_dir") else None
