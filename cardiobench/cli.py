@@ -58,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--runs-dir", default="runs", type=Path, help="where run directories go (default: ./runs)")
     p.add_argument("--resume", metavar="RUN_DIR", type=Path, help="continue an interrupted run")
+    p.add_argument("--track", default="", metavar="NAMES", help="experiment trackers, comma-separated: tensorboard, mlflow (see: cardiobench list trackers; also config key track)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(handler=_cmd_run)
 
@@ -74,8 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(handler=_cmd_eval)
 
-    p = sub.add_parser("list", parents=[common], help="list registered tasks, datasets, models or metrics")
-    p.add_argument("kind", choices=["tasks", "datasets", "models", "metrics"])
+    p = sub.add_parser("list", parents=[common], help="list registered tasks, datasets, models, metrics or trackers")
+    p.add_argument("kind", choices=["tasks", "datasets", "models", "metrics", "trackers"])
     p.add_argument("--task", help="only what serves this task")
     p.add_argument("--json", action="store_true", help="print JSON (models carry their exact parameter count) for scripts")
     p.set_defaults(handler=_cmd_list)
@@ -110,7 +111,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
     g = board.add_parser("plot", parents=[common], help="PNG of the ranking metric against parameter count, per table")
     g.add_argument("--task", required=True)
-    for q in (b, s, r, g):
+    w = board.add_parser("site", parents=[common], help="a static website of every table and run record (opens from disk, no server)")
+    w.add_argument("--out", type=Path, required=True, metavar="DIR", help="the folder to write (replaced whole)")
+    w.add_argument("--no-progress", action="store_true", help="no progress bars")
+    for q in (b, s, r, g, w):
         q.add_argument("--root", type=Path, default=Path("leaderboards"), help="the leaderboards folder (default: ./leaderboards)")
         q.set_defaults(handler=_cmd_leaderboard)
 
@@ -181,6 +185,7 @@ def _start_or_resume(args: argparse.Namespace, registry: Registry) -> None:
         overrides=overrides,
         device=args.device,
         plugins=list(getattr(args, "plugin", [])),
+        track=[name.strip() for name in args.track.split(",") if name.strip()],
     )
     run(request, registry, runs_dir=args.runs_dir)
 
@@ -232,6 +237,8 @@ def _cmd_list(args: argparse.Namespace, registry: Registry) -> int:
             values = config.resolve(task, m.spec, "paper" if "paper" in config.available_presets(task) else "quick").values
             count = parameter_count(m.spec.build(values, {}))
             rows.append({"name": name, "version": m.spec.version, "plugin": m.plugin, "tasks": ", ".join(m.spec.tasks), **({"parameters": count} if args.json else {"params (paper preset)": f"{count / 1e6:.2f}M"}), "description": m.spec.description, "citation": m.spec.citation})
+    elif args.kind == "trackers":
+        rows = [{"name": n, "plugin": t.plugin, "description": t.spec.description, "install": t.spec.install} for n, t in sorted(registry.trackers.items())]
     else:
         rows = [{"name": n, "plugin": m.plugin, "better": "higher" if m.spec.higher_is_better else "lower", "description": m.spec.description, "computed with": m.spec.citation} for n, m in sorted(registry.metrics.items()) if not args.task or n in registry.task(args.task).metrics]
     if args.json:
@@ -300,6 +307,13 @@ def _cmd_leaderboard(args: argparse.Namespace, registry: Registry) -> int:
         if failed:
             raise CardiobenchError(f"{len(failed)} of {len(comparisons)} metric(s) moved beyond the tolerance |now - recorded| <= {leaderboard.TOLERANCE_ABS} + {leaderboard.TOLERANCE_REL} |recorded| (table above).")
         print(f"all {len(comparisons)} metric(s) of {len({c.run_id for c in comparisons})} run(s) reproduce within tolerance")
+    elif action == "site":
+        from cardiobench.leaderboard import site
+
+        if args.no_progress:
+            set_progress(False)
+        built = site.build(store, registry, args.out)
+        print(f"wrote {len(built.pages)} page(s), {built.runs} of them run pages, to {built.root}; open {built.root / 'index.html'}")
     else:
         for path in leaderboard.plot(store, registry, args.task):
             print(f"wrote {path}")
@@ -375,6 +389,9 @@ def _main(args: argparse.Namespace) -> int:
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # output piped into a reader that stopped (| head)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("\ninterrupted. A run continues where it stopped with: cardiobench run --resume RUN_DIR", file=sys.stderr)
         return 130

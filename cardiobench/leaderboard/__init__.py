@@ -22,6 +22,7 @@ from cardiobench.leaderboard import admission, tables
 from cardiobench.leaderboard.store import LEDGER, Identity, Store, Table, data_name
 from cardiobench.paths import cache_dir
 from cardiobench.registry import Registry
+from cardiobench.specs import MetricSpec
 from cardiobench.runner import RunRequest, run
 
 TOLERANCE_ABS, TOLERANCE_REL = 0.01, 0.02
@@ -35,7 +36,7 @@ class Built:
     tables: list[Table]
 
 
-def _reproduce_hint(table: Table) -> str:
+def reproduce_hint(table: Table) -> str:
     if table.preset == "ci":
         return f"`cardiobench leaderboard reproduce --task {table.task} --preset ci`"
     data_root = "" if table.data.endswith("-synthetic") else f" --data-root <{table.dataset} folder>"
@@ -66,7 +67,7 @@ def build(store: Store, registry: Registry) -> Built:
                     "fingerprint": table.identity.fingerprint,
                     "records": len(table.records),
                     "date": max(r["finished_at"][:10] for r in table.records),
-                    "reproduce": _reproduce_hint(table),
+                    "reproduce": reproduce_hint(table),
                 }
             )
             built.append(table)
@@ -236,18 +237,19 @@ def comparison_table(comparisons: list[Comparison]) -> pl.DataFrame:
     )
 
 
+def parameter_figure(table: Table, metric: MetricSpec) -> Any:
+    """The ranking metric (mean ± sd over seeds) against parameter count, one point per model."""
+    rows = tables.reproduced_rows(table, [metric], intervals=False)
+    fig, ax = plotting.plt.subplots(figsize=(6, 4))
+    for row in rows:
+        ax.errorbar(row["parameters"] / 1e6, row[f"{metric.name}_mean"], yerr=row[f"{metric.name}_sd"], fmt="o", capsize=3)
+        ax.annotate(row["model"], (row["parameters"] / 1e6, row[f"{metric.name}_mean"]), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.set(xlabel="parameters (millions)", ylabel=f"{metric.name} ({'higher' if metric.higher_is_better else 'lower'} is better)", title=f"{table.task} on {table.data}, preset {table.preset}, v{table.version}")
+    ax.grid(alpha=0.3)
+    return fig
+
+
 def plot(store: Store, registry: Registry, task: str) -> list[Path]:
     """Per table version: the ranking metric against parameter count (PNG next to the table)."""
-    spec = registry.task(task)
-    metric = registry.metric(spec.rank_metric)
-    paths = []
-    for table in store.tables(task, store.ledger(task)):
-        rows = tables.reproduced_rows(table, [metric], intervals=False)
-        fig, ax = plotting.plt.subplots(figsize=(6, 4))
-        for row in rows:
-            ax.errorbar(row["parameters"] / 1e6, row[f"{metric.name}_mean"], yerr=row[f"{metric.name}_sd"], fmt="o", capsize=3)
-            ax.annotate(row["model"], (row["parameters"] / 1e6, row[f"{metric.name}_mean"]), textcoords="offset points", xytext=(4, 4), fontsize=8)
-        ax.set(xlabel="parameters (millions)", ylabel=f"{metric.name} ({'higher' if metric.higher_is_better else 'lower'} is better)", title=f"{task} on {table.data}, preset {table.preset}, v{table.version}")
-        ax.grid(alpha=0.3)
-        paths.append(plotting.save(fig, store.root / task / f"{table.stem}.png"))
-    return paths
+    metric = registry.metric(registry.task(task).rank_metric)
+    return [plotting.save(parameter_figure(table, metric), store.root / task / f"{table.stem}.png") for table in store.tables(task, store.ledger(task))]

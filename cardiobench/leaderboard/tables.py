@@ -61,7 +61,7 @@ def pooled_ci(records: Sequence[dict[str, Any]], metric: MetricSpec) -> tuple[fl
     return (interval.ci_low, interval.ci_high) if np.isfinite(interval.ci_low) else (None, None)
 
 
-def _cell(row: dict[str, Any], metric: str) -> str:
+def cell(row: dict[str, Any], metric: str) -> str:
     """``mean ± sd [ci_low, ci_high]``; no ``± sd`` for a single seed."""
     spread = "" if row[f"{metric}_sd"] is None else f" ± {_fmt(row[f'{metric}_sd'])}"
     interval = "" if row[f"{metric}_ci_low"] is None else f" [{_fmt(row[f'{metric}_ci_low'])}, {_fmt(row[f'{metric}_ci_high'])}]"
@@ -158,7 +158,7 @@ def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list
     ]
     rows = [
         {"rank": r["rank"], "model": r["model"], "params": f"{r['parameters'] / 1e6:.2f}M", "seeds": r["seeds"]}
-        | {m.name: _cell(r, m.name) for m in metrics}
+        | {m.name: cell(r, m.name) for m in metrics}
         | {"cardiobench": r["cardiobench"], "date": r["date"]}
         for r in reproduced
     ]
