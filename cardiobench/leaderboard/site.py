@@ -21,11 +21,13 @@ from typing import Any
 
 import jinja2
 import numpy as np
+import polars as pl
 import yaml
 
 from cardiobench import __version__, atomic, plotting, progress
 from cardiobench.config import flatten
 from cardiobench.data.generated import worker_pool
+from cardiobench.errors import CardiobenchError
 from cardiobench.engine.loop import Predictions
 from cardiobench.leaderboard import reproduce_hint, parameter_figure, tables
 from cardiobench.leaderboard.store import Store, Table
@@ -86,6 +88,7 @@ def _history_figure(record: dict[str, Any]) -> Any | None:
         ax.plot(epochs, [e["val_loss"] for e in fold["history"]], "--o", ms=3, label=f"{label}validation")
         ax.axvline(fold["best_epoch"], color="grey", lw=0.8, ls=":")
     ax.set(xlabel="epoch", ylabel="loss", title="Loss per epoch (dotted: selected epoch)")
+    ax.xaxis.set_major_locator(plotting.plt.MaxNLocator(integer=True))
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return fig
@@ -172,7 +175,7 @@ class _Builder:
     def table(self, task: TaskSpec, table: Table, versions: dict[int, Table], latest: bool, bar: Any) -> dict[str, Any]:
         metrics = [self.registry.metric(m) for m in task.metrics]
         ranking = self.registry.metric(task.rank_metric)
-        reproduced = tables.rank(tables.reproduced_rows(table, metrics), ranking)
+        reproduced = self._reproduced(table)
         reported, notes = self._reported(task, table, metrics)
         by_model: dict[str, list[dict[str, Any]]] = {}
         for record in table.records:
@@ -194,7 +197,7 @@ class _Builder:
             ranking=ranking,
             protocol=first["preset"].get("description", ""),
             source=first["dataset"]["source"].split(" at ")[0],
-            reproduce=reproduce_hint(table).strip("`"),
+            reproduce=reproduce_hint(table).replace("`", ""),
             reproduced=reproduced,
             reported=reported,
             notes=notes,
@@ -222,6 +225,14 @@ class _Builder:
             "best_value": best[f"{ranking.name}_mean"] if best else "",
             "date": max(r["finished_at"][:10] for r in table.records),
         }
+
+    def _reproduced(self, table: Table) -> list[dict[str, Any]]:
+        """The table's reproduced rows as committed in its CSV (``leaderboard
+        build`` computed their bootstrap intervals; ``build --check`` keeps them true)."""
+        path = self.store.root / table.task / f"{table.stem}.csv"
+        if not path.is_file():
+            raise CardiobenchError(f"{path} is missing: the site shows the built tables; run cardiobench leaderboard build --root {self.store.root} first.")
+        return pl.read_csv(path, infer_schema_length=None).filter(pl.col("source") == "reproduced").to_dicts()
 
     def _reported(self, task: TaskSpec, table: Table, metrics: list[MetricSpec]) -> tuple[list[dict[str, Any]], list[str]]:
         rows = tables.reported_rows(self.registry.reported_for(task.name), table.dataset, metrics, task.checks)
