@@ -66,3 +66,39 @@ def test_mlflow_holds_the_config_every_epoch_the_test_metrics_and_the_run_direct
         assert run.data.metrics[f"test_{metric}"] == pytest.approx(bounds["value"])
     logged = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"record.json", "predictions.csv", "config.yaml", "log.txt", "plots"} <= logged and "checkpoints" not in logged
+
+
+INTERRUPTING = """
+from cardiobench import hookimpl
+
+FIRED = []
+
+
+@hookimpl
+def cardiobench_epoch_end(epoch):
+    if epoch == 2 and not FIRED:
+        FIRED.append(epoch)
+        raise KeyboardInterrupt  # Ctrl-C right after epoch 2's checkpoint
+"""
+
+
+def test_a_resumed_run_continues_its_mlflow_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    (tmp_path / "plug_interrupting.py").write_text(INTERRUPTING)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
+    stopped = cli("run", *ECG, "--track", "mlflow", "--plugin", "plug_interrupting", "--runs-dir", tmp_path / "runs")
+    assert stopped.code == 130, stopped.err
+    run_dir = only_run(tmp_path / "runs")
+    client = mlflow_client.MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("cardiobench-ecg-pvc-apb")
+    assert [r.info.status for r in client.search_runs([experiment.experiment_id])] == ["KILLED"]
+    resumed = cli("run", "--resume", run_dir, "--no-progress", "--plugin", "plug_interrupting")
+    assert resumed.code == 0, resumed.err
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.info.status == "FINISHED"
+    record = records.read(run_dir / records.RECORD_FILE)
+    for fold in record["folds"]:
+        steps = sorted(m.step for m in client.get_metric_history(run.info.run_id, tag(record, fold["name"], "train_loss", ".")))
+        assert steps == [e["epoch"] for e in fold["history"]]
