@@ -35,6 +35,7 @@ from cardiobench.engine.loop import (
 from cardiobench.engine.seeding import derive_seed, seed_everything
 from cardiobench.errors import CardiobenchError, ConfigError, out_of_memory
 from cardiobench.evaluation import MetricValue, fold_mean, per_class, score
+from cardiobench.observers.logfile import append_line
 from cardiobench.paths import cache_dir
 from cardiobench.registry import Registry
 from cardiobench.run_outputs import FoldResult, pooled, predictions_frame, save_maps
@@ -77,8 +78,7 @@ class RunLog:
         if self.echo:
             print(message, flush=True)
         if self.path is not None:
-            with open(self.path, "a") as handle:
-                handle.write(message + "\n")
+            append_line(self.path, message)
 
 
 def _new_run_dir(runs_dir: Path, request: RunRequest) -> Path:
