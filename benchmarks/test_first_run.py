@@ -25,9 +25,10 @@ from cardiobench_echo.models.segmentation import LVSegmenter
 from cardiobench_echo.models.stca import EFNet
 from cardiobench_echo.pseudo_labels import Segmenter
 
-TRAIN_VIDEOS, VAL_VIDEOS, TEST_VIDEOS, TRACED_TRAIN_FRAMES = 300, 75, 125, 600
+TRAIN, VAL, TEST = 0.60, 0.15, 0.25  # EchoNet-Dynamic's split shares, kept by the synthetic set
+TRACED_PER_VIDEO = 2  # end-diastole and end-systole tracings train the segmenter
 PREVIOUS = {  # lvef quick v2, lvef-seg quick v1, phantom v3 (mean 119.5 frames per video)
-    "frames": 10, "period": 7, "size": 32, "epochs": 11, "batch": 8, "test_clips": 5,
+    "frames": 10, "period": 7, "size": 32, "epochs": 11, "batch": 8, "test_clips": 5, "videos": 500,
     "seg_size": 64, "seg_epochs": 8, "seg_batch": 16, "video_frames": 119.5,
 }
 
@@ -40,6 +41,7 @@ def current() -> dict[str, float]:
         "frames": lvef["data"]["frames"], "period": lvef["data"]["period"], "size": lvef["data"]["size"], "epochs": lvef["train"]["epochs"],
         "batch": lvef["train"]["batch_size"], "test_clips": lvef["data"]["test_clips"], "seg_size": seg["data"]["size"],
         "seg_epochs": seg["train"]["epochs"], "seg_batch": seg["train"]["batch_size"], "video_frames": 96.0,
+        "videos": lvef["data"]["synthetic_videos"],
     }
 
 
@@ -115,15 +117,15 @@ def test_first_run_phases_against_the_previous_protocol(report, tmp_path):
         old_s, new_s = paired_medians(old_fn, new_fn, rounds)
         rows.append((name, old_s * count(PREVIOUS), new_s * count(new)))
 
-    phase("STCA training", stca_step, lambda p: p["epochs"] * TRAIN_VIDEOS / p["batch"])
-    phase("STCA validation and test", stca_clips, lambda p: (p["epochs"] * VAL_VIDEOS + TEST_VIDEOS * p["test_clips"]) / 32)
-    phase("segmenter stage", seg_step, lambda p: p["seg_epochs"] * TRACED_TRAIN_FRAMES / p["seg_batch"])
-    phase("pseudo-labels", pseudo_frames, lambda p: TRAIN_VIDEOS * p["video_frames"] / 256)
+    phase("STCA training", stca_step, lambda p: p["epochs"] * TRAIN * p["videos"] / p["batch"])
+    phase("STCA validation and test", stca_clips, lambda p: (p["epochs"] * VAL + TEST * p["test_clips"]) * p["videos"] / 32)
+    phase("segmenter stage", seg_step, lambda p: p["seg_epochs"] * TRACED_PER_VIDEO * TRAIN * p["videos"] / p["seg_batch"])
+    phase("pseudo-labels", pseudo_frames, lambda p: TRAIN * p["videos"] * p["video_frames"] / 256)
     (tmp_path / "Videos").mkdir()
     render = lambda: phantom.render_video(tmp_path, 0, 0, "TRAIN")  # noqa: E731
     frames = int(render()[0]["NumberOfFrames"])
     frame_s = min(paired_medians(render, render, 3)) / frames
-    rows.append(("data generation (video lengths only: the v3 renderer is gone; its 2x more per frame is in README's end-to-end figure)", frame_s * PREVIOUS["video_frames"] * 500 / 2, frame_s * new["video_frames"] * 500 / 2))
+    rows.append(("data generation (video lengths only: the v3 renderer is gone; its 2x more per frame is in README's end-to-end figure)", frame_s * PREVIOUS["video_frames"] * PREVIOUS["videos"] / 2, frame_s * new["video_frames"] * new["videos"] / 2))
 
     old_total, new_total = sum(r[1] for r in rows), sum(r[2] for r in rows)
     for name, old_s, new_s in rows:

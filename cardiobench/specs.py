@@ -326,9 +326,8 @@ class RunInfo:
     """The run an event is about, as run-event hooks receive it.
 
     ``run_dir`` is ``None`` only for the run that owns a stage, whose
-    directory is made after its stages finish; ``stage_of`` names the owning
-    run (``task/model``) when this run is a stage; ``track`` lists the trackers
-    the run asked for.
+    directory is made after its stages finish; ``track`` lists the trackers
+    the run uses (a stage's include its owner's).
     """
 
     task: str
@@ -339,7 +338,6 @@ class RunInfo:
     run_dir: Path | None = None
     folds: tuple[str, ...] = ()
     track: tuple[str, ...] = ()
-    stage_of: str | None = None
 
     @property
     def label(self) -> str:

@@ -212,6 +212,17 @@ def collect(
 EpochEnd = Callable[[int, int, dict[str, float], bool], None]
 
 
+@dataclass
+class Standing:
+    """Where training stands after an epoch: the best epoch (0-based) and its
+    score so far, and the training time and samples in total."""
+
+    best_epoch: int = -1
+    best_score: float | None = None
+    seconds: float = 0.0
+    samples: int = 0
+
+
 def _ignore_epoch(epoch: int, epochs: int, values: dict[str, float], best: bool) -> None:
     pass
 
@@ -247,7 +258,7 @@ class Trainer:
         fp16 = self.amp and self.device.type == "cuda" and not torch.cuda.is_bf16_supported()
         return torch.amp.GradScaler("cuda", enabled=fp16)
 
-    def _state(self, epoch: int, best_epoch: int, best_score: float | None, scaler: torch.amp.GradScaler, seconds: float, samples: int) -> dict[str, Any]:
+    def _state(self, epoch: int, standing: Standing, scaler: torch.amp.GradScaler) -> dict[str, Any]:
         sched = self.optimization.scheduler
         ranks_rng = distributed.gather(_rng_state(), self.world)  # every process's random state, for an exact resume
         rng = ranks_rng[self.world.rank]
@@ -261,13 +272,13 @@ class Trainer:
             "cuda_rng": rng["cuda"],
             **({"rank_rng": ranks_rng} if self.world.parallel else {}),
             "history": self.history,
-            "best_epoch": best_epoch,
-            "best_score": best_score,
-            "train_seconds": seconds,
-            "train_samples": samples,
+            "best_epoch": standing.best_epoch,
+            "best_score": standing.best_score,
+            "train_seconds": standing.seconds,
+            "train_samples": standing.samples,
         }
 
-    def _restore(self, scaler: torch.amp.GradScaler) -> tuple[int, int, float | None, float, int]:
+    def _restore(self, scaler: torch.amp.GradScaler) -> tuple[int, Standing]:
         state = checkpoint.load(self.last_path)
         saved_world = len(state.get("rank_rng", [None]))
         if saved_world != self.world.size:
@@ -283,7 +294,7 @@ class Trainer:
             torch.cuda.set_rng_state_all(rng["cuda"])
         self.history = list(state["history"])
         self.log(f"{self.label}resumed after epoch {state['epoch'] + 1} from {self.last_path}")
-        return state["epoch"] + 1, state["best_epoch"], state["best_score"], state["train_seconds"], state["train_samples"]
+        return state["epoch"] + 1, Standing(state["best_epoch"], state["best_score"], state["train_seconds"], state["train_samples"])
 
     def _set_aside(self, exc: checkpoint.UnreadableCheckpoint) -> None:
         """An unreadable resume state: keep it beside as ``last.pt.unreadable``
@@ -325,38 +336,41 @@ class Trainer:
 
     def fit(self, train: EpochLoader, val: DataLoader, epochs: int) -> FitResult:
         scaler = self.amp_scaler()
-        start_epoch, best_epoch, best_score, seconds, samples = 0, -1, None, 0.0, 0
+        start_epoch, standing = 0, Standing()
         if self.last_path.exists():
             try:
-                start_epoch, best_epoch, best_score, seconds, samples = self._restore(scaler)
+                start_epoch, standing = self._restore(scaler)
             except checkpoint.UnreadableCheckpoint as exc:
                 self._set_aside(exc)
-        scheduler = self.optimization.scheduler
         for epoch in range(start_epoch, epochs):
             with phases.phase(f"epoch {epoch + 1}"):
-                train_loss, seen, epoch_seconds = self.train_epoch(train.epoch(epoch), scaler, f"{self.label}epoch {epoch + 1}/{epochs}")
-                seconds, samples = seconds + epoch_seconds, samples + seen
-                if scheduler is not None and not self.optimization.per_step:
-                    scheduler.step()
-
-                val_pred, val_loss, _ = collect(self.model, val, self.device, self.amp, f"{self.label}validate", world=self.world)
-                score = self.select.score(val_pred, val_loss)
-                improved = math.isfinite(score) and self.select.better(score, best_score)
-                if improved:
-                    best_epoch, best_score = epoch, score
-                    if self.world.main:
-                        checkpoint.save(self.best_path, {"epoch": epoch, "model": self.model.state_dict()})
-                entry = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, f"val_{self.select.name}": score, "seconds": epoch_seconds}
-                self.history.append(entry)
-                state = self._state(epoch, best_epoch, best_score, scaler, seconds, samples)
-                if self.world.main:
-                    checkpoint.save(self.last_path, state)
-                distributed.barrier(self.world)
-                self.on_epoch_end(epoch + 1, epochs, {**{k: v for k, v in entry.items() if k != "epoch"}, "items_per_second": seen / epoch_seconds}, improved)
+                self._epoch(epoch, epochs, train, val, scaler, standing)
         if not self.best_path.exists():
             raise CardiobenchError(f"{self.label}no epoch gave a finite validation {self.select.name}; training diverged (try a lower train.lr).")
         self.model.load_state_dict(checkpoint.load(self.best_path)["model"])
-        return FitResult(self.history, best_epoch, seconds, samples)
+        return FitResult(self.history, standing.best_epoch, standing.seconds, standing.samples)
+
+    def _epoch(self, epoch: int, epochs: int, train: EpochLoader, val: DataLoader, scaler: torch.amp.GradScaler, standing: Standing) -> None:
+        """Train one epoch, validate, keep the best weights, checkpoint, report."""
+        train_loss, seen, seconds = self.train_epoch(train.epoch(epoch), scaler, f"{self.label}epoch {epoch + 1}/{epochs}")
+        standing.seconds, standing.samples = standing.seconds + seconds, standing.samples + seen
+        if self.optimization.scheduler is not None and not self.optimization.per_step:
+            self.optimization.scheduler.step()
+
+        val_pred, val_loss, _ = collect(self.model, val, self.device, self.amp, f"{self.label}validate", world=self.world)
+        score = self.select.score(val_pred, val_loss)
+        improved = math.isfinite(score) and self.select.better(score, standing.best_score)
+        if improved:
+            standing.best_epoch, standing.best_score = epoch, score
+            if self.world.main:
+                checkpoint.save(self.best_path, {"epoch": epoch, "model": self.model.state_dict()})
+        values = {"train_loss": train_loss, "val_loss": val_loss, f"val_{self.select.name}": score, "seconds": seconds}
+        self.history.append({"epoch": epoch + 1, **values})
+        state = self._state(epoch, standing, scaler)
+        if self.world.main:
+            checkpoint.save(self.last_path, state)
+        distributed.barrier(self.world)
+        self.on_epoch_end(epoch + 1, epochs, {**values, "items_per_second": seen / seconds}, improved)
 
 
 def _concat(parts: Iterable[list[Any]]) -> list[Any]:
