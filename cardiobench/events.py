@@ -57,7 +57,7 @@ class Events:
         self._dropped.add(tracker or plugin)
         self._dropped.add(plugin)
         what = f"tracker {tracker!r}" if tracker else f"plugin {plugin!r}"
-        warn(f"{what} {why}; runs go on without it (--debug does not change this).")
+        warn(f"{what} {why}; runs go on without it.")
 
     @contextlib.contextmanager
     def requesting(self, track: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
