@@ -59,12 +59,16 @@ class Events:
         what = f"tracker {tracker!r}" if tracker else f"plugin {plugin!r}"
         warn(f"{what} {why}; runs go on without it.")
 
+    def _with_inherited(self, track: tuple[str, ...]) -> tuple[str, ...]:
+        """``track`` after the trackers of the runs in progress, each once."""
+        inherited = self._requested[-1] if self._requested else ()
+        return tuple(dict.fromkeys([*inherited, *track]))
+
     @contextlib.contextmanager
     def requesting(self, track: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
         """For the block (a whole run, its stages included): runs started
         inside it track with ``track`` as well as with their own trackers."""
-        inherited = self._requested[-1] if self._requested else ()
-        names = tuple(dict.fromkeys([*inherited, *track]))
+        names = self._with_inherited(track)
         self._requested.append(names)
         try:
             yield names
@@ -75,8 +79,7 @@ class Events:
     def run(self, info: RunInfo) -> Iterator[RunInfo]:
         """The events of one run in ``info.run_dir``: its trackers open,
         ``run_start`` is sent, and ``run_end`` with how the block ended."""
-        inherited = self._requested[-1] if self._requested else ()
-        info = replace(info, track=tuple(dict.fromkeys([*inherited, *info.track])))
+        info = replace(info, track=self._with_inherited(info.track))
         opened = [plugin for plugin in (self._open(name, info) for name in info.track) if plugin]
         status = "failed"
         try:

@@ -30,7 +30,7 @@ class Console:
         tqdm.write(lines.epoch_line(run, fold, epoch, epochs, values, best))
         bar = self.bars.get(run.run_dir)
         if bar is not None:
-            bar.n = run.folds.index(fold) * epochs + epoch if fold in run.folds else epoch
+            bar.n = run.folds.index(fold) * epochs + epoch
             bar.refresh()
 
     @hookimpl

@@ -24,7 +24,7 @@ class TensorBoardTracker:
     def __init__(self, run: RunInfo):
         assert run.run_dir is not None
         self.writer = SummaryWriter(log_dir=str(run.run_dir / LOG_DIR))
-        self.last_step = 0
+        self.last_step = int(run.config["train"]["epochs"])  # test metrics sit at the last epoch, also after a resume
 
     @hookimpl
     def cardiobench_run_start(self, run: RunInfo) -> None:
@@ -35,7 +35,6 @@ class TensorBoardTracker:
     def cardiobench_epoch_end(self, run: RunInfo, fold: str, epoch: int, values: dict[str, float]) -> None:
         for tag, value in common.epoch_scalars(run, fold, values, "/").items():
             self.writer.add_scalar(tag, value, epoch)
-        self.last_step = max(self.last_step, epoch)
         self.writer.flush()
 
     @hookimpl
