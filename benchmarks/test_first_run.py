@@ -4,7 +4,7 @@ phase by phase, against the previous quick protocol, in one process.
 Each phase's unit of work (an STCA training step, a test clip, a segmenter
 training step, a pseudo-labelled frame, a generated video) is timed under the
 previous protocol (lvef quick v2 with lvef-seg quick v1, phantom v3 video
-lengths) and under the current presets, alternating the two so drift hits both
+lengths, the foreach AdamW of that commit) and under the current presets and engine, alternating the two so drift hits both
 alike; multiplied by how many units each protocol runs, they give the
 estimated wall time per phase and the ratio the issue asks for
 (target: the whole run at <= 40% of the previous one's).
@@ -19,6 +19,7 @@ import torch
 
 from benchmarks.timing import paired_medians
 from cardiobench import config
+from cardiobench.engine import devices, optim
 from cardiobench.registry import load_registry
 from cardiobench_echo.echonet import phantom
 from cardiobench_echo.models.segmentation import LVSegmenter
@@ -29,7 +30,7 @@ TRAIN, VAL, TEST = 0.60, 0.15, 0.25  # EchoNet-Dynamic's split shares, kept by t
 TRACED_PER_VIDEO = 2  # end-diastole and end-systole tracings train the segmenter
 PREVIOUS = {  # lvef quick v2, lvef-seg quick v1, phantom v3 (mean 119.5 frames per video)
     "frames": 10, "period": 7, "size": 32, "epochs": 11, "batch": 8, "test_clips": 5, "videos": 500,
-    "seg_size": 64, "seg_epochs": 8, "seg_batch": 16, "video_frames": 119.5,
+    "seg_size": 64, "seg_epochs": 8, "seg_batch": 16, "seg_channels_last": 0, "video_frames": 119.5,
 }
 
 
@@ -40,15 +41,22 @@ def current() -> dict[str, float]:
     return {
         "frames": lvef["data"]["frames"], "period": lvef["data"]["period"], "size": lvef["data"]["size"], "epochs": lvef["train"]["epochs"],
         "batch": lvef["train"]["batch_size"], "test_clips": lvef["data"]["test_clips"], "seg_size": seg["data"]["size"],
-        "seg_epochs": seg["train"]["epochs"], "seg_batch": seg["train"]["batch_size"], "video_frames": 96.0,
+        "seg_epochs": seg["train"]["epochs"], "seg_batch": seg["train"]["batch_size"], "seg_channels_last": int(seg["train"]["channels_last"]), "video_frames": 96.0,
         "videos": lvef["data"]["synthetic_videos"],
     }
+
+
+def adamw(p: dict[str, float], model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
+    """The previous commit's AdamW (foreach) or the engine's now."""
+    if p is PREVIOUS:
+        return torch.optim.AdamW(model.parameters(), lr)
+    return optim.build(model, {"optimizer": "adamw", "lr": lr, "weight_decay": 1e-4, "scheduler": "none", "epochs": 1}, 1).optimizer
 
 
 def stca_step(p: dict[str, float]) -> Callable[[], None]:
     torch.manual_seed(0)
     model = EFNet("tca", True)
-    opt = torch.optim.AdamW(model.parameters(), 1e-3)
+    opt = adamw(p, model, 1e-3)
     b, t, s = int(p["batch"]), int(p["frames"]), int(p["size"])
     batch = {"input": torch.randn(b, 3, t, s, s), "target": torch.rand(b) * 60 + 20, "pseudo_ed": (torch.rand(b, s, s) > 0.5).float(), "pseudo_es": (torch.rand(b, s, s) > 0.5).float(), "alpha": torch.ones(b)}
 
@@ -74,8 +82,8 @@ def stca_clips(p: dict[str, float], n: int = 32) -> Callable[[], None]:
 
 
 def seg_step(p: dict[str, float]) -> Callable[[], None]:
-    model = LVSegmenter("mobilenet_v3_large")
-    opt = torch.optim.AdamW(model.parameters(), 2e-3)
+    model = devices.prepare_model(LVSegmenter("mobilenet_v3_large"), torch.device("cpu"), bool(p["seg_channels_last"]))
+    opt = adamw(p, model, 2e-3)
     b, s = int(p["seg_batch"]), int(p["seg_size"])
     x, y = torch.randn(b, 3, s, s), (torch.rand(b, s, s) > 0.5).float()
 

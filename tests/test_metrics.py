@@ -58,7 +58,7 @@ def test_macro_metrics_match_torchmetrics(registry):
         assert registry.metric(name).fn(y, scores) == pytest.approx(reference(preds, target, num_classes=6, average="macro").item()), name
 
 
-@pytest.mark.parametrize("name", ["accuracy", "sensitivity", "specificity", "auc", "dice", "precision-macro", "recall-macro", "f1-macro"])
+@pytest.mark.parametrize("name", ["mae", "rmse", "r2", "accuracy", "sensitivity", "specificity", "auc", "dice", "precision-macro", "recall-macro", "f1-macro"])
 def test_sufficient_statistics_give_the_library_value(registry, name):
     """A metric's bootstrap fast path (item_stats -> from_stats) equals its library fn."""
     metric = registry.metric(name)
@@ -66,12 +66,18 @@ def test_sufficient_statistics_give_the_library_value(registry, name):
     for n in (1, 2, 97):
         if name == "dice":
             y, p = rng.random((n, 9, 7)) > 0.6, rng.random((n, 9, 7))
+        elif name in ("mae", "rmse", "r2"):
+            y, p = rng.normal(55, 10, n), rng.normal(55, 12, n)
         elif name == "auc":  # coarse scores: ties, which count one half
             y, p = np.r_[0, 1, rng.integers(0, 2, n)], np.round(rng.dirichlet([1, 1], n + 2), 1)
         else:
             y, p = rng.integers(0, 2, n), rng.dirichlet([1, 1], n)
         expected = metric.fn(y, p)
         assert metric.from_stats(metric.item_stats(y, p)) == pytest.approx(expected, nan_ok=True)
+    if name in ("mae", "rmse", "r2"):  # constant targets: R^2's 0/0, perfect and not
+        flat = np.full(5, 40.0)
+        for p in (flat, flat + rng.normal(0, 1, 5)):
+            assert metric.from_stats(metric.item_stats(flat, p)) == pytest.approx(metric.fn(flat, p))
     if name in ("accuracy", "auc", "precision-macro", "recall-macro", "f1-macro"):
         labels, three = rng.integers(0, 3, 50), rng.dirichlet([1, 1, 1], 50)
         assert metric.from_stats(metric.item_stats(labels, three)) == pytest.approx(metric.fn(labels, three))

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import torch
+from torch.utils import _pytree as pytree
 
 from cardiobench import atomic
 from cardiobench.errors import CardiobenchError
@@ -14,6 +18,50 @@ from cardiobench.errors import CardiobenchError
 
 def save(path: Path, state: dict[str, Any]) -> None:
     atomic.write_with(path, lambda handle: torch.save(state, handle))
+
+
+class BackgroundWriter:
+    """Checkpoints written on one background thread while training goes on
+    (an STCA quick epoch's 0.5 GB took 1 s of 33 on 2 CPU cores).
+
+    ``save`` waits for the previous writes, then snapshots the states (later
+    steps cannot touch what is written; one snapshot is held at a time) and
+    writes them in order, each atomically. Leaving the ``with`` block waits for
+    the last writes and raises their error, unless one is already on its way.
+    A run killed mid-write keeps the previous complete file, so a resume
+    repeats at most one epoch, to the same result.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
+        self._pending: Future[None] | None = None
+
+    def save(self, writes: Sequence[tuple[Path, dict[str, Any]]]) -> None:
+        self.wait()
+        snapshots = [(path, pytree.tree_map(lambda v: v.detach().clone() if torch.is_tensor(v) else v, state)) for path, state in writes]
+
+        def write_all() -> None:
+            for path, state in snapshots:
+                save(path, state)
+
+        self._pending = self._pool.submit(write_all)
+
+    def wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> BackgroundWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None) -> None:
+        try:
+            if kind is None:
+                self.wait()
+            elif self._pending is not None:
+                self._pending.exception()  # finished, its own error dropped for the one on its way
+        finally:
+            self._pool.shutdown(wait=True)
 
 
 class UnreadableCheckpoint(CardiobenchError):

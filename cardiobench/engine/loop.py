@@ -342,15 +342,17 @@ class Trainer:
                 start_epoch, standing = self._restore(scaler)
             except checkpoint.UnreadableCheckpoint as exc:
                 self._set_aside(exc)
-        for epoch in range(start_epoch, epochs):
-            with phases.phase(f"epoch {epoch + 1}"):
-                self._epoch(epoch, epochs, train, val, scaler, standing)
+        with checkpoint.BackgroundWriter() as writer:
+            for epoch in range(start_epoch, epochs):
+                with phases.phase(f"epoch {epoch + 1}"):
+                    self._epoch(epoch, epochs, train, val, scaler, standing, writer)
+        distributed.barrier(self.world)  # rank 0's last writes are on disk before any rank reads best.pt
         if not self.best_path.exists():
             raise CardiobenchError(f"{self.label}no epoch gave a finite validation {self.select.name}; training diverged (try a lower train.lr).")
         self.model.load_state_dict(checkpoint.load(self.best_path)["model"])
         return FitResult(self.history, standing.best_epoch, standing.seconds, standing.samples)
 
-    def _epoch(self, epoch: int, epochs: int, train: EpochLoader, val: DataLoader, scaler: torch.amp.GradScaler, standing: Standing) -> None:
+    def _epoch(self, epoch: int, epochs: int, train: EpochLoader, val: DataLoader, scaler: torch.amp.GradScaler, standing: Standing, writer: checkpoint.BackgroundWriter) -> None:
         """Train one epoch, validate, keep the best weights, checkpoint, report."""
         train_loss, seen, seconds = self.train_epoch(train.epoch(epoch), scaler, f"{self.label}epoch {epoch + 1}/{epochs}")
         standing.seconds, standing.samples = standing.seconds + seconds, standing.samples + seen
@@ -362,13 +364,12 @@ class Trainer:
         improved = math.isfinite(score) and self.select.better(score, standing.best_score)
         if improved:
             standing.best_epoch, standing.best_score = epoch, score
-            if self.world.main:
-                checkpoint.save(self.best_path, {"epoch": epoch, "model": self.model.state_dict()})
         values = {"train_loss": train_loss, "val_loss": val_loss, f"val_{self.select.name}": score, "seconds": seconds}
         self.history.append({"epoch": epoch + 1, **values})
         state = self._state(epoch, standing, scaler)
         if self.world.main:
-            checkpoint.save(self.last_path, state)
+            best = [(self.best_path, {"epoch": epoch, "model": state["model"]})] if improved else []
+            writer.save([*best, (self.last_path, state)])
         distributed.barrier(self.world)
         self.on_epoch_end(epoch + 1, epochs, {**values, "items_per_second": seen / seconds}, improved)
 
