@@ -24,7 +24,7 @@ from cardiobench.registry import load_registry
 from cardiobench_echo.echonet import phantom
 from cardiobench_echo.models.segmentation import LVSegmenter
 from cardiobench_echo.models.stca import EFNet
-from cardiobench_echo.pseudo_labels import Segmenter
+from cardiobench_echo.pseudo_labels import FramePredictor
 
 TRAIN, VAL, TEST = 0.60, 0.15, 0.25  # EchoNet-Dynamic's split shares, kept by the synthetic set
 TRACED_PER_VIDEO = 2  # end-diastole and end-systole tracings train the segmenter
@@ -99,20 +99,18 @@ def seg_step(p: dict[str, float]) -> Callable[[], None]:
 
 def pseudo_frames(p: dict[str, float], n: int = 256) -> Callable[[], None]:
     """Segmenter inference the way pseudo-labels are predicted (previous: plain layout, batches of 64)."""
-    segmenter = Segmenter.__new__(Segmenter)
-    segmenter.model = LVSegmenter("mobilenet_v3_large").eval()
-    segmenter.mean, segmenter.std = np.zeros(3, np.float32), np.ones(3, np.float32)
+    model = LVSegmenter("mobilenet_v3_large").eval()
     frames = np.random.default_rng(0).integers(0, 255, (n, int(p["seg_size"]), int(p["seg_size"]), 3), dtype=np.uint8)
 
     def previous() -> None:
         with torch.no_grad():
             for i in range(0, n, 64):
-                segmenter.model(torch.from_numpy(frames[i : i + 64]).permute(0, 3, 1, 2).float())
+                model(torch.from_numpy(frames[i : i + 64]).permute(0, 3, 1, 2).float())
 
     if p is PREVIOUS:
         return previous
-    segmenter.model.to(memory_format=torch.channels_last)
-    return lambda: segmenter.probabilities(frames)
+    predictor = FramePredictor(model, np.zeros(3), np.ones(3))
+    return lambda: predictor.probabilities(frames)
 
 
 def test_first_run_phases_against_the_previous_protocol(report, tmp_path):

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
-from torch.fx.experimental import optimization as fx_optimization
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.modules.conv import _ConvNd
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from cardiobench.errors import ConfigError
 
@@ -51,16 +54,21 @@ def prepare_model(model: nn.Module, device: torch.device, channels_last: bool = 
 
 
 def fold_batch_norm(model: nn.Module) -> nn.Module:
-    """An inference copy of ``model`` (in eval mode) with each batch norm that
-    follows a convolution folded into its weights (torch.fx's ``fuse``): one
-    pass less per layer, the same outputs to float rounding (MobileNetV3
-    DeepLabV3 at 64x64 on 2 CPU cores: 1.4x). A model torch.fx cannot trace is
-    returned as it is."""
-    model = model.eval()
-    try:
-        return fx_optimization.fuse(model)
-    except Exception:  # tracing is best effort: data-dependent control flow, custom autograd functions
-        return model
+    """An inference copy of ``model`` (eval mode) with each batch norm that
+    directly follows a convolution inside an ``nn.Sequential`` (torchvision's
+    conv-norm-activation blocks) folded into the convolution's weights
+    (``torch.nn.utils.fusion``): one pass less per layer, the same outputs
+    to float rounding (MobileNetV3 DeepLabV3 at 64x64 on 2 CPU cores: 1.4x)."""
+    model = copy.deepcopy(model).eval()
+    for block in model.modules():
+        if not isinstance(block, nn.Sequential):
+            continue
+        names = list(block._modules)
+        for conv_name, norm_name in zip(names, names[1:]):
+            conv, norm = block._modules[conv_name], block._modules[norm_name]
+            if isinstance(conv, _ConvNd) and not conv.transposed and isinstance(norm, _BatchNorm) and norm.track_running_stats:
+                block._modules[conv_name], block._modules[norm_name] = fuse_conv_bn_eval(conv, norm), nn.Identity()
+    return model
 
 
 _LAYOUT = {4: torch.channels_last, 5: torch.channels_last_3d}

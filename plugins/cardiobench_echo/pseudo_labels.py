@@ -53,8 +53,24 @@ def segmenter_request(values: Mapping[str, Any], context: StageContext) -> RunRe
     )
 
 
+class FramePredictor:
+    """A segmentation model prepared for predicting frames on the CPU: batch
+    norms folded into the convolutions, channels-last (MobileNet's depthwise
+    convolutions: 2.6x faster on oneDNN), inputs normalised as in training."""
+
+    def __init__(self, model: torch.nn.Module, mean: np.ndarray, std: np.ndarray):
+        self.model = devices.prepare_model(devices.fold_batch_norm(model), torch.device("cpu"), channels_last=True)
+        self.mean, self.std = np.asarray(mean, dtype=np.float32), np.asarray(std, dtype=np.float32)
+
+    @torch.inference_mode()
+    def probabilities(self, frames: np.ndarray, batch: int = 128) -> np.ndarray:
+        """(T, S, S) LV probabilities of (T, S, S, C) uint8 frames."""
+        out = [torch.sigmoid(self.model(normalise_frames(frames[i : i + batch], self.mean, self.std))).numpy() for i in range(0, len(frames), batch)]
+        return np.concatenate(out)
+
+
 class Segmenter:
-    """A finished lvef-seg run: its model (best weights), config and normalisation."""
+    """A finished lvef-seg run: its config and its model (best weights) as a :class:`FramePredictor`."""
 
     def __init__(self, run_dir: Path, registry: Registry, fingerprint: str):
         self.run_dir = Path(run_dir)
@@ -70,19 +86,11 @@ class Segmenter:
                 f"but this run's data has {fingerprint[:12]}; train the segmenter on the same data."
             )
         self.config = config.read_yaml(self.run_dir / "config.yaml")
-        self.model = registry.model(self.record["model"]["name"]).build(self.config, self.record["dataset"]["info"])
-        self.model.load_state_dict(checkpoint.load(self.run_dir / "checkpoints" / "official" / "best.pt")["model"])
-        self.model = devices.prepare_model(devices.fold_batch_norm(self.model), torch.device("cpu"), channels_last=True)  # MobileNet's depthwise convolutions: 2.6x faster channels-last on CPU
+        model = registry.model(self.record["model"]["name"]).build(self.config, self.record["dataset"]["info"])
+        model.load_state_dict(checkpoint.load(self.run_dir / "checkpoints" / "official" / "best.pt")["model"])
         info = self.record["dataset"]["info"]
-        self.mean = np.asarray(info["channel_mean"], dtype=np.float32)
-        self.std = np.asarray(info["channel_std"], dtype=np.float32)
+        self.predictor = FramePredictor(model, info["channel_mean"], info["channel_std"])
         self.size = int(self.config["data"]["size"])
-
-    @torch.inference_mode()
-    def probabilities(self, frames: np.ndarray, batch: int = 128) -> np.ndarray:
-        """(T, S, S) LV probabilities of (T, S, S, C) uint8 frames."""
-        out = [torch.sigmoid(self.model(normalise_frames(frames[i : i + batch], self.mean, self.std))).numpy() for i in range(0, len(frames), batch)]
-        return np.concatenate(out)
 
 
 def _resize_masks(probabilities: np.ndarray, size: int) -> np.ndarray:
@@ -110,7 +118,7 @@ def _predict_pseudo_labels(segmenter: Segmenter, values: Mapping[str, Any], data
     alpha = {}
     with atomic.directory(folder) as tmp:
         for video in progress.bar(layout.split("TRAIN"), desc="pseudo-labels", unit="video"):
-            prob = segmenter.probabilities(cache.frames(video.path))
+            prob = segmenter.predictor.probabilities(cache.frames(video.path))
             np.save(tmp / f"{video.name}.npy", _resize_masks(prob, size))
             ed, es = video.ed_es
             alpha[video.name] = float(np.mean([dice_from_masks(trace_mask(video, phase, segmenter.size), prob[t.frame] > 0.5) for phase, t in zip(PHASES, (ed, es))]))

@@ -22,6 +22,33 @@ DEEPLAB_BACKBONES = {
 }
 
 
+class CentreTapConv2d(nn.Conv2d):
+    """The same convolution, computed from its centre tap alone where a
+    dilation at least the input's size leaves every other tap reading zero
+    padding (DeepLabV3's ASPP rates 12-36 on the 4x4 maps of 32-64 pixel
+    frames): identical outputs and gradients (off-centre weights get zero,
+    as before), without the multiplications by padding (a MobileNetV3
+    DeepLabV3 step at 64x64 on 2 CPU cores: 1.5x). State-dict compatible."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        (kh, kw), (dh, dw) = self.kernel_size, self.dilation
+        centred = kh % 2 == 1 and kw % 2 == 1 and self.stride == (1, 1) and self.padding == (dh * (kh // 2), dw * (kw // 2))
+        if centred and self.padding_mode == "zeros" and dh >= x.shape[-2] and dw >= x.shape[-1]:
+            return F.conv2d(x, self.weight[:, :, kh // 2 : kh // 2 + 1, kw // 2 : kw // 2 + 1], self.bias, groups=self.groups)
+        return super().forward(x)
+
+
+def centre_tap_dilated_convolutions(module: nn.Module) -> nn.Module:
+    """``module`` with each dilated ``nn.Conv2d`` a :class:`CentreTapConv2d` (same weights)."""
+    for parent in list(module.modules()):
+        for name, conv in list(parent.named_children()):
+            if type(conv) is nn.Conv2d and max(conv.dilation) > 1:
+                fast = CentreTapConv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation, conv.groups, conv.bias is not None, conv.padding_mode)
+                fast.load_state_dict(conv.state_dict())
+                setattr(parent, name, fast)
+    return module
+
+
 class LVSegmenter(nn.Module):
     """torchvision DeepLabV3 with a one-channel head, trained with BCE on the
     traced ED and ES frames (EchoNet-Dynamic's segmentation recipe).
@@ -42,6 +69,7 @@ class LVSegmenter(nn.Module):
         for module in self.net.modules():
             if isinstance(module, nn.BatchNorm2d):
                 module.momentum = 0.1
+        centre_tap_dilated_convolutions(self.net)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)["out"][:, 0]
@@ -83,7 +111,7 @@ class SemiSupervisedBranch(nn.Module):
     def __init__(self, channels: int, aspp_channels: int = 256, rates: tuple[int, int, int] = (12, 24, 36), feature_stride: int = 8):
         super().__init__()
         self.relevance = nn.ModuleDict({p: nn.Conv1d(channels, 1, 1) for p in self.PHASES})
-        self.aspp = ASPP(channels, list(rates), aspp_channels)
+        self.aspp = centre_tap_dilated_convolutions(ASPP(channels, list(rates), aspp_channels))
         self.decoder = nn.Sequential(
             nn.Conv2d(aspp_channels, aspp_channels, 3, padding=1, bias=False),
             nn.BatchNorm2d(aspp_channels),
