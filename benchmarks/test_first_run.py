@@ -4,8 +4,9 @@ phase by phase, against the previous quick protocol, in one process.
 Each phase's unit of work (an STCA training step, a test clip, a segmenter
 training step, a pseudo-labelled frame, a generated video) is timed under the
 previous protocol (lvef quick v2 with lvef-seg quick v1, phantom v3 video
-lengths, the foreach AdamW of that commit) and under the current presets and engine, alternating the two so drift hits both
-alike; multiplied by how many units each protocol runs, they give the
+lengths, that commit's foreach AdamW, dilated convolutions over every tap, batch
+norms not folded) and under the current presets and code, alternating the two so
+drift hits both alike; multiplied by how many units each protocol runs, they give the
 estimated wall time per phase and the ratio the issue asks for
 (target: the whole run at <= 40% of the previous one's).
 """
@@ -22,7 +23,7 @@ from cardiobench import config
 from cardiobench.engine import devices, optim
 from cardiobench.registry import load_registry
 from cardiobench_echo.echonet import phantom
-from cardiobench_echo.models.segmentation import LVSegmenter
+from cardiobench_echo.models.segmentation import CentreTapConv2d, LVSegmenter
 from cardiobench_echo.models.stca import EFNet
 from cardiobench_echo.pseudo_labels import FramePredictor
 
@@ -46,6 +47,20 @@ def current() -> dict[str, float]:
     }
 
 
+def as_of(p: dict[str, float], model: torch.nn.Module) -> torch.nn.Module:
+    """``model`` now, or as the previous commit computed it: every dilated
+    convolution over all its taps, padding included."""
+    if p is not PREVIOUS:
+        return model
+    for parent in list(model.modules()):
+        for name, conv in list(parent.named_children()):
+            if isinstance(conv, CentreTapConv2d):
+                plain = torch.nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation, conv.groups, conv.bias is not None)
+                plain.load_state_dict(conv.state_dict())
+                setattr(parent, name, plain)
+    return model
+
+
 def adamw(p: dict[str, float], model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
     """The previous commit's AdamW (foreach) or the engine's now."""
     if p is PREVIOUS:
@@ -55,7 +70,7 @@ def adamw(p: dict[str, float], model: torch.nn.Module, lr: float) -> torch.optim
 
 def stca_step(p: dict[str, float]) -> Callable[[], None]:
     torch.manual_seed(0)
-    model = EFNet("tca", True)
+    model = as_of(p, EFNet("tca", True))
     opt = adamw(p, model, 1e-3)
     b, t, s = int(p["batch"]), int(p["frames"]), int(p["size"])
     batch = {"input": torch.randn(b, 3, t, s, s), "target": torch.rand(b) * 60 + 20, "pseudo_ed": (torch.rand(b, s, s) > 0.5).float(), "pseudo_es": (torch.rand(b, s, s) > 0.5).float(), "alpha": torch.ones(b)}
@@ -71,7 +86,7 @@ def stca_step(p: dict[str, float]) -> Callable[[], None]:
 
 
 def stca_clips(p: dict[str, float], n: int = 32) -> Callable[[], None]:
-    model = EFNet("tca", True).eval()
+    model = as_of(p, EFNet("tca", True)).eval()
     x = torch.randn(n, 3, int(p["frames"]), int(p["size"]), int(p["size"]))
 
     def run() -> None:
@@ -82,7 +97,7 @@ def stca_clips(p: dict[str, float], n: int = 32) -> Callable[[], None]:
 
 
 def seg_step(p: dict[str, float]) -> Callable[[], None]:
-    model = devices.prepare_model(LVSegmenter("mobilenet_v3_large"), torch.device("cpu"), bool(p["seg_channels_last"]))
+    model = devices.prepare_model(as_of(p, LVSegmenter("mobilenet_v3_large")), torch.device("cpu"), bool(p["seg_channels_last"]))
     opt = adamw(p, model, 2e-3)
     b, s = int(p["seg_batch"]), int(p["seg_size"])
     x, y = torch.randn(b, 3, s, s), (torch.rand(b, s, s) > 0.5).float()
@@ -99,7 +114,7 @@ def seg_step(p: dict[str, float]) -> Callable[[], None]:
 
 def pseudo_frames(p: dict[str, float], n: int = 256) -> Callable[[], None]:
     """Segmenter inference the way pseudo-labels are predicted (previous: plain layout, batches of 64)."""
-    model = LVSegmenter("mobilenet_v3_large").eval()
+    model = as_of(p, LVSegmenter("mobilenet_v3_large")).eval()
     frames = np.random.default_rng(0).integers(0, 255, (n, int(p["seg_size"]), int(p["seg_size"]), 3), dtype=np.uint8)
 
     def previous() -> None:
