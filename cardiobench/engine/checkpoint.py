@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import pickle
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -10,7 +11,6 @@ from types import TracebackType
 from typing import Any
 
 import torch
-from torch.utils import _pytree as pytree
 
 from cardiobench import atomic
 from cardiobench.errors import CardiobenchError
@@ -38,7 +38,7 @@ class BackgroundWriter:
 
     def save(self, writes: Sequence[tuple[Path, dict[str, Any]]]) -> None:
         self.wait()
-        snapshots = [(path, pytree.tree_map(lambda v: v.detach().clone() if torch.is_tensor(v) else v, state)) for path, state in writes]
+        snapshots = [(path, copy.deepcopy(state)) for path, state in writes]
 
         def write_all() -> None:
             for path, state in snapshots:
