@@ -131,7 +131,7 @@ class _Run:
         self.device = distributed.device_for(devices.resolve_device(request.device), self.world)
         self.metrics: list[MetricSpec] = [registry.metric(m) for m in resolved.task.metrics]
 
-    def fold(self, fold: Fold, index: int, bundle: DataBundle, multi: bool) -> FoldResult:
+    def fold(self, fold: Fold, index: int, bundle: DataBundle) -> FoldResult:
         done = self.run_dir / "folds" / f"{fold.name}.json"
         if done.exists():
             self.log(f"fold {fold.name}: already finished, reusing {done}")
@@ -154,7 +154,7 @@ class _Run:
             checkpoint_dir=self.run_dir / "checkpoints" / fold.name,
             select=_selection(self.registry, self.resolved.task, train_cfg["select_by"]),
             amp=bool(train_cfg["amp"]),
-            label=f"[{fold.name}] " if multi else "",
+            label=self.info.fold_label(fold.name),
             log=self.log,
             world=world,
             train_module=distributed.wrap(model, self.device, world, bool(train_cfg["sync_bn"]), bool(train_cfg["find_unused_parameters"])),
@@ -241,8 +241,7 @@ class _Run:
 
 def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str, wall_start: float) -> RunOutcome:
     request, resolved = run.request, run.resolved
-    multi = len(bundle.folds) > 1
-    results = [run.fold(fold, i, bundle, multi) for i, fold in enumerate(bundle.folds)]
+    results = [run.fold(fold, i, bundle) for i, fold in enumerate(bundle.folds)]
     if not run.world.main:  # rank 0 writes the record; the others receive it
         return RunOutcome(run.run_dir, distributed.from_main({}, run.world))
 

@@ -339,6 +339,10 @@ class RunInfo:
     folds: tuple[str, ...] = ()
     track: tuple[str, ...] = ()
 
+    def fold_label(self, fold: str) -> str:
+        """``[fold] `` before a line about one fold of a cross-validated run; nothing for a single split."""
+        return f"[{fold}] " if len(self.folds) > 1 else ""
+
     @property
     def label(self) -> str:
         return f"{self.task}/{self.model}"

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from cardiobench import records
+from cardiobench.observers.lines import epoch_line
+from cardiobench.specs import RunInfo
 from tests.conftest import cli
 
 ECG = ["--task", "ecg-pvc-apb", "--model", "ecg-classifier", "--preset", "ci", "--set", "model.classifier_channels=[4,4,4,8]", "--set", "model.conv_kernel=5", "--set", "train.epochs=3", "--no-progress"]
@@ -121,3 +123,11 @@ def test_a_tracker_without_its_library_warns_once_and_the_run_goes_on(tmp_path: 
     assert result.code == 0, result.err
     assert result.err.count("warning:") == 1 and 'pip install "cardiobench[tensorboard]"' in result.err
     assert not (only_run(tmp_path / "runs") / "tensorboard").exists()
+
+
+def test_epoch_lines_name_the_fold_only_in_cross_validation():
+    values = {"train_loss": 1.0, "val_loss": 2.0, "val_mae": 3.0, "items_per_second": 4.0}
+    single = RunInfo("lvef", "stca", 0, "quick", {}, folds=("official",))
+    folds = RunInfo("dcm-cls", "acnet", 0, "quick", {}, folds=("fold-1", "fold-2"))
+    assert epoch_line(single, "official", 1, 7, values, True).startswith("epoch 1/7  train loss 1  val loss 2  val mae 3  *best")
+    assert epoch_line(folds, "fold-2", 1, 7, values, False).startswith("[fold-2] epoch 1/7")

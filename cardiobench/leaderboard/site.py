@@ -196,7 +196,7 @@ class _Builder:
             metrics=metrics,
             ranking=ranking,
             protocol=first["preset"].get("description", ""),
-            source=first["dataset"]["source"].split(" at ")[0],
+            source=tables.data_source(first),
             reproduce=reproduce_hint(table).replace("`", ""),
             reproduced=reproduced,
             reported=reported,

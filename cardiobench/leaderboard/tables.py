@@ -32,6 +32,11 @@ def fold_sizes(record: dict[str, Any]) -> list[int]:
     return [int(f["n_test"]) for f in record.get("folds", [])] or [len(record["test_items"]["ids"])]
 
 
+def data_source(record: dict[str, Any]) -> str:
+    """Where a record's data came from, without the local path (`... at PATH`) it was read at."""
+    return str(record["dataset"]["source"]).split(" at ")[0]
+
+
 def pooled_ci(records: Sequence[dict[str, Any]], metric: MetricSpec) -> tuple[float | None, float | None]:
     """95% CI of the seed-averaged headline metric, resampling test items (paired
     across seeds). A cross-validated run's headline is the mean over folds, so
@@ -149,7 +154,7 @@ def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list
         "",
         f"- **Task**: {table.task} v{table.identity.task_version}: {task.description}.",
         f"- **Protocol**: preset `{table.preset}` v{table.identity.preset_version}: {first['preset'].get('description', '')}.",
-        f"- **Data**: {table.data}, fingerprint `{table.identity.fingerprint[:16]}`; {first['dataset']['source'].split(' at ')[0]}.",
+        f"- **Data**: {table.data}, fingerprint `{table.identity.fingerprint[:16]}`; {data_source(first)}.",
         f"- **Ranking**: {ranking.name} ({'higher' if ranking.higher_is_better else 'lower'} is better), mean over seeds; metrics as mean ± sd over seeds (no sd for one seed) [95% bootstrap CI of that mean: test items resampled, paired across seeds, within each fold for cross-validated runs; none where the records keep no per-item predictions (segmentation maps) over several seeds].",
         f"- **Built from** {len(table.records)} run record(s) in `records/` (table schema v{table.identity.schema_version}).",
         "",
