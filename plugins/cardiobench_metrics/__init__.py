@@ -131,12 +131,13 @@ def auc_from_stats(stats: np.ndarray) -> float:
     higher) + P(tie) / 2, from average ranks): the same number as
     scikit-learn's, without its per-call checks, for bootstrap resamples."""
     labels, values = stats[:, 0], []
+    ranks = rankdata(stats[:, 1:], axis=0)  # every class's scores in one call
     for k in range(stats.shape[1] - 1):
         positive = labels == k
         n_pos, n_neg = int(positive.sum()), int((~positive).sum())
         if n_pos == 0 or n_neg == 0:
             return float("nan")  # undefined, as scikit-learn says for one class
-        values.append((rankdata(stats[:, 1 + k])[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+        values.append((ranks[positive, k].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
     return float(np.mean(values))
 
 
