@@ -23,7 +23,7 @@ from cardiobench import config
 from cardiobench.engine import devices, optim
 from cardiobench.registry import load_registry
 from cardiobench_echo.echonet import phantom
-from cardiobench_echo.models.segmentation import CentreTapConv2d, LVSegmenter
+from cardiobench_echo.models.segmentation import CentreTapConv2d, LVSegmenter, swap_conv2d
 from cardiobench_echo.models.stca import EFNet
 from cardiobench_echo.pseudo_labels import FramePredictor
 
@@ -52,13 +52,7 @@ def as_of(p: dict[str, float], model: torch.nn.Module) -> torch.nn.Module:
     convolution over all its taps, padding included."""
     if p is not PREVIOUS:
         return model
-    for parent in list(model.modules()):
-        for name, conv in list(parent.named_children()):
-            if isinstance(conv, CentreTapConv2d):
-                plain = torch.nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation, conv.groups, conv.bias is not None)
-                plain.load_state_dict(conv.state_dict())
-                setattr(parent, name, plain)
-    return model
+    return swap_conv2d(model, lambda conv: isinstance(conv, CentreTapConv2d), torch.nn.Conv2d)
 
 
 def adamw(p: dict[str, float], model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:

@@ -38,7 +38,7 @@ class BackgroundWriter:
 
     def save(self, writes: Sequence[tuple[Path, dict[str, Any]]]) -> None:
         self.wait()
-        snapshots = [(path, copy.deepcopy(state)) for path, state in writes]
+        snapshots = copy.deepcopy(list(writes))  # one copy: best.pt and last.pt share the model's tensors
 
         def write_all() -> None:
             for path, state in snapshots:

@@ -370,7 +370,6 @@ class Trainer:
         if self.world.main:
             best = [(self.best_path, {"epoch": epoch, "model": state["model"]})] if improved else []
             writer.save([*best, (self.last_path, state)])
-        distributed.barrier(self.world)
         self.on_epoch_end(epoch + 1, epochs, {**values, "items_per_second": seen / seconds}, improved)
 
 

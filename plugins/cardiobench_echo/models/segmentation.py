@@ -4,7 +4,7 @@ branch of the STCA model (section 2.2, Eq. 3-4)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -38,15 +38,20 @@ class CentreTapConv2d(nn.Conv2d):
         return super().forward(x)
 
 
-def centre_tap_dilated_convolutions(module: nn.Module) -> nn.Module:
-    """``module`` with each dilated ``nn.Conv2d`` a :class:`CentreTapConv2d` (same weights)."""
+def swap_conv2d(module: nn.Module, select: Callable[[nn.Conv2d], bool], cls: type[nn.Conv2d]) -> nn.Module:
+    """``module`` with each ``nn.Conv2d`` that ``select`` picks rebuilt as ``cls`` (same arguments and weights)."""
     for parent in list(module.modules()):
         for name, conv in list(parent.named_children()):
-            if type(conv) is nn.Conv2d and max(conv.dilation) > 1:
-                fast = CentreTapConv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation, conv.groups, conv.bias is not None, conv.padding_mode)
-                fast.load_state_dict(conv.state_dict())
-                setattr(parent, name, fast)
+            if isinstance(conv, nn.Conv2d) and select(conv):
+                swapped = cls(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation, conv.groups, conv.bias is not None, conv.padding_mode)
+                swapped.load_state_dict(conv.state_dict())
+                setattr(parent, name, swapped)
     return module
+
+
+def centre_tap_dilated_convolutions(module: nn.Module) -> nn.Module:
+    """``module`` with each dilated ``nn.Conv2d`` a :class:`CentreTapConv2d` (same weights)."""
+    return swap_conv2d(module, lambda conv: type(conv) is nn.Conv2d and max(conv.dilation) > 1, CentreTapConv2d)
 
 
 class LVSegmenter(nn.Module):
