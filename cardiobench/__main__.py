@@ -3,6 +3,6 @@
 
 import sys
 
-from cardiobench.cli import main
+from cardiobench.launch import main
 
 sys.exit(main())

@@ -17,7 +17,7 @@ import polars as pl
 
 from cardiobench import __version__, atomic, audit, config, native_noise
 from cardiobench.atomic import DiskFull
-from cardiobench.engine import distributed
+from cardiobench.engine import distributed, numerics
 from cardiobench.progress import set_enabled as set_progress
 from cardiobench.errors import CardiobenchError, unknown_name
 from cardiobench.registry import ENV_DISABLE, ENV_PLUGINS, Registry, load_registry
@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. --set train.epochs=3 (repeatable)")
     p.add_argument("--weights", metavar="FILE", help="state dict to initialise the backbone (sets model.weights)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--numerics", choices=numerics.MODES, help="native: this machine's fastest kernels (bit-identical on this machine); portable: bit-identical on any x86-64 CPU (sets engine.numerics; default: the preset's, portable for ci)")
     p.add_argument("--runs-dir", default="runs", type=Path, help="where run directories go (default: ./runs)")
     p.add_argument("--resume", metavar="RUN_DIR", type=Path, help="continue an interrupted run")
     p.add_argument("--track", default="", metavar="NAMES", help="experiment trackers, comma-separated: tensorboard, mlflow (see: cardiobench list trackers; also config key track)")
@@ -174,7 +175,7 @@ def _start_or_resume(args: argparse.Namespace, registry: Registry) -> None:
         return
     if not args.task or not args.model:
         raise CardiobenchError("cardiobench run needs --task and --model (or --resume RUN_DIR). See: cardiobench list tasks; cardiobench list models --task T.")
-    overrides = list(args.overrides) + ([f"model.weights={args.weights}"] if args.weights else [])
+    overrides = list(args.overrides) + ([f"model.weights={args.weights}"] if args.weights else []) + ([f"engine.numerics={args.numerics}"] if args.numerics else [])
     request = RunRequest(
         task=args.task,
         model=args.model,
@@ -303,10 +304,10 @@ def _cmd_leaderboard(args: argparse.Namespace, registry: Registry) -> int:
         if not comparisons:
             raise CardiobenchError(f"No recorded {args.preset!r} runs to reproduce under {store.root}{' for ' + args.task if args.task else ''}.")
         print(markdown(leaderboard.comparison_table(comparisons)))
-        failed = [c for c in comparisons if not c.ok]
-        if failed:
-            raise CardiobenchError(f"{len(failed)} of {len(comparisons)} metric(s) moved beyond the tolerance |now - recorded| <= {leaderboard.TOLERANCE_ABS} + {leaderboard.TOLERANCE_REL} |recorded| (table above).")
-        print(f"all {len(comparisons)} metric(s) of {len({c.run_id for c in comparisons})} run(s) reproduce within tolerance")
+        if any(not c.ok for c in comparisons):
+            raise CardiobenchError(leaderboard.failure_message(comparisons))
+        exact = sum(c.exact for c in comparisons)
+        print(f"all {len(comparisons)} metric(s) of {len({c.run_id for c in comparisons})} run(s) reproduce: {exact} bit for bit, {len(comparisons) - exact} statistically")
     elif action == "site":
         from cardiobench.leaderboard import site
 
@@ -403,7 +404,3 @@ def _main(args: argparse.Namespace) -> int:
             return DiskFull.exit_code
         print(f"error: internal error {type(exc).__name__}: {exc}. Re-run with --debug for the traceback, and please report it.", file=sys.stderr)
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from cardiobench import atomic, config, localisation, plotting, records
-from cardiobench.engine import checkpoint, devices
+from cardiobench.engine import checkpoint, devices, numerics
 from cardiobench.engine.loop import EpochLoader, collect
 from cardiobench.errors import CardiobenchError, ConfigError
 from cardiobench.evaluation import score
@@ -41,6 +41,7 @@ class FinishedRun:
         self.record = records.read(self.run_dir / records.RECORD_FILE)
         self.request = RunRequest(**json.loads((self.run_dir / RUN_FILE).read_text())["request"])
         self.values = config.read_yaml(self.run_dir / "config.yaml")
+        numerics.apply(*numerics.configured(self.values))  # tested again with the kernels that made it
         self.task = registry.task(self.record["task"]["name"])
         self.model_spec = registry.model(self.record["model"]["name"])
         self.dataset = registry.dataset(self.record["dataset"]["name"])

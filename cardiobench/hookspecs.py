@@ -31,11 +31,12 @@ from typing import Any
 
 import pluggy
 
+from cardiobench import hookimpl
 from cardiobench.specs import DatasetSpec, MetricSpec, ModelSpec, ReportedResult, RunInfo, TaskSpec, TrackerSpec
 
 PROJECT = "cardiobench"
 hookspec = pluggy.HookspecMarker(PROJECT)
-hookimpl = pluggy.HookimplMarker(PROJECT)
+__all__ = ["hookimpl", "hookspec"]
 
 
 @hookspec

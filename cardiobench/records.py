@@ -110,8 +110,8 @@ def _git(*args: str) -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
-def environment(device: str, plugins: dict[str, str]) -> dict[str, Any]:
-    """Versions, device and code revision that made a run."""
+def environment(device: str, plugins: dict[str, str], numerics: dict[str, Any]) -> dict[str, Any]:
+    """Versions, device, numerics signature and code revision that made a run."""
     commit = _git("rev-parse", "HEAD")
     status = _git("status", "--porcelain", "--untracked-files=no") if commit else None
     return {
@@ -124,4 +124,5 @@ def environment(device: str, plugins: dict[str, str]) -> dict[str, Any]:
         "git_commit": commit,
         "git_dirty": bool(status) if status is not None else None,
         "platform": platform.platform(),
+        "numerics": numerics,
     }

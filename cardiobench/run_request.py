@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cardiobench import config
-from cardiobench.engine import distributed
+from cardiobench.engine import distributed, numerics
 from cardiobench.engine.seeding import derive_seed
 from cardiobench.errors import ConfigError
 from cardiobench.registry import Registry
@@ -57,6 +57,7 @@ def resolve(request: RunRequest, registry: Registry) -> Resolved:
         registry.metric(metric)
     resolved = config.resolve(task, model, request.preset, request.overrides)
     distributed.per_rank_batch(int(resolved.values["train"]["batch_size"]), distributed.current())  # refused before anything is written
+    numerics.configured(resolved.values)
     track = tuple(dict.fromkeys([*request.track, *resolved.values.get("track", [])]))
     for name in track:
         registry.tracker(name)

@@ -16,7 +16,7 @@ import contextlib
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from cardiobench import atomic, config, phases, records
-from cardiobench.engine import devices, distributed, optim
+from cardiobench.engine import devices, distributed, numerics, optim
 from cardiobench.engine.loop import (
     EpochLoader,
     Predictions,
@@ -130,6 +130,7 @@ class _Run:
         self.log = RunLog(run_dir / "log.txt") if self.world.main else RunLog(None, echo=False)
         self.device = distributed.device_for(devices.resolve_device(request.device), self.world)
         self.metrics: list[MetricSpec] = [registry.metric(m) for m in resolved.task.metrics]
+        self.numerics = numerics.signature(numerics.configured(self.values)[0], self.device)
 
     def fold(self, fold: Fold, index: int, bundle: DataBundle) -> FoldResult:
         done = self.run_dir / "folds" / f"{fold.name}.json"
@@ -284,7 +285,7 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
             "eval_items_per_second": round(float(np.mean([r.eval_throughput for r in results])), 3),
             "phases": clock.as_records() if (clock := phases.current()) else [],
         },
-        "environment": records.environment(devices.describe(run.device), plugins),
+        "environment": records.environment(devices.describe(run.device), plugins, run.numerics),
         "started_at": started,
         "finished_at": records.now(),
     }
@@ -341,12 +342,22 @@ class StageContext:
         """Run ``request`` in ``<runs_dir>/stages/<name>``, named by the request
         and ``key`` (e.g. the data fingerprint): every run needing the same
         stage shares one training, resumed if interrupted."""
+        request = _with_numerics(request, self.owner.config, self.registry)
         stage, stage_dir = f"{request.task}/{request.model}", self.runs_dir / "stages" / request_name(request, key)
         self.registry.events.emit("stage_start", run=self.owner, stage=stage, stage_dir=stage_dir)
         with phases.phase(f"stage {stage}"):
             outcome = run_in(request, self.registry, stage_dir)
         self.registry.events.emit("stage_end", run=self.owner, stage=stage, stage_dir=stage_dir, record=outcome.record, reused=outcome.reused)
         return outcome
+
+
+def _with_numerics(request: RunRequest, owner: dict[str, Any], registry: Registry) -> RunRequest:
+    """``request`` computing with its owner's numerics (they hold for the
+    whole process): overrides say so where its own config differs."""
+    mode, threads = numerics.configured(owner)
+    if numerics.configured(resolve(request, registry).config.values) == (mode, threads):
+        return request
+    return replace(request, overrides=[*request.overrides, f"engine.numerics={mode}", f"engine.threads={'null' if threads is None else threads}"])
 
 
 def _prepare(request: RunRequest, registry: Registry, resolved: Resolved, runs_dir: Path) -> tuple[DataBundle, dict[str, Any]]:
@@ -375,6 +386,7 @@ def _start(request: RunRequest, registry: Registry, resolved: Resolved, run_dir:
     bundle, stages = prepared
     run = _Run(request, registry, resolved, run_dir, resolved.info(request, run_dir, tuple(fold.name for fold in bundle.folds)))
     run.log(f"data: {bundle.source} (fingerprint {bundle.fingerprint[:12]}, {len(bundle.folds)} fold(s))")
+    run.log(f"numerics: {numerics.describe(run.numerics)}")
     try:
         with registry.events.run(run.info):
             return _execute(run, bundle, stages, started, wall_start)
@@ -392,6 +404,7 @@ def run(request: RunRequest, registry: Registry, runs_dir: Path = Path("runs"), 
 def _run(request: RunRequest, registry: Registry, runs_dir: Path, run_dir: Path | None) -> RunOutcome:
     wall_start, started = time.time(), records.now()
     resolved = resolve(request, registry)
+    numerics.apply(*numerics.configured(resolved.config.values))  # before anything computes
     banner = preset_banner(resolved.config)
     print(banner, flush=True)
     prepared = _prepare(request, registry, resolved, runs_dir)
@@ -426,6 +439,7 @@ def _resume(run_dir: Path, registry: Registry) -> RunOutcome:
     resolved = resolve(request, registry)
     saved = config.read_yaml(run_dir / CONFIG_FILE)
     resolved.config = config.ResolvedConfig(saved, meta["preset"]["name"], meta["preset"]["version"], meta["preset"]["description"], meta["sources"])
+    numerics.apply(*numerics.configured(saved))
     if distributed.current().main:
         RunLog(run_dir / "log.txt")(f"resuming {run_dir}")
     return _start(request, registry, resolved, run_dir, meta["started_at"], _prepare(request, registry, resolved, run_dir.parent), wall_start)

@@ -73,7 +73,7 @@ def test_same_seed_gives_identical_predictions(uninterrupted: Path, tmp_path: Pa
 
 def signal_after_first_checkpoint(runs: Path, sig: signal.Signals) -> subprocess.Popen:
     """Start the ci run under ``runs`` and send ``sig`` once its first epoch checkpoint exists."""
-    process = subprocess.Popen([sys.executable, "-m", "cardiobench.cli", *ARGS, "--runs-dir", str(runs)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([sys.executable, "-m", "cardiobench", *ARGS, "--runs-dir", str(runs)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 300
     while time.time() < deadline and process.poll() is None:
         if list(runs.glob("*/checkpoints/official/last.pt")):

@@ -45,7 +45,7 @@ def cardiobench(args: list[str], cache: Path, spec: dict | None = None) -> subpr
     """Run the CLI (with a kill injected per ``spec``) in its own process group;
     once the main process is gone its helpers (data-generation workers) are
     killed with it, as a job scheduler kills a job."""
-    command = [sys.executable, "-m", "tests.fault_runner", json.dumps(spec)] if spec else [sys.executable, "-m", "cardiobench.cli"]
+    command = [sys.executable, "-m", "tests.fault_runner", json.dumps(spec)] if spec else [sys.executable, "-m", "cardiobench"]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         process = subprocess.Popen(command + [str(a) for a in args], cwd=ROOT, stdout=out, stderr=err, env={**os.environ, "CARDIOBENCH_CACHE": str(cache)}, start_new_session=True)
         code = process.wait(timeout=600)

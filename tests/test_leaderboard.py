@@ -169,13 +169,22 @@ def test_submit_refuses_untrusted_records_naming_every_reason(board: Path, ci_ru
 def test_reproduce_recomputes_and_compares(board: Path, tmp_path: Path):
     result = cli("leaderboard", "reproduce", "--task", "lvef", "--preset", "ci", "--root", board, "--runs-dir", tmp_path / "again", "--no-progress")
     assert result.code == 0, result.err
-    assert "all 9 metric(s) of 3 run(s) reproduce within tolerance" in result.out
+    assert "all 9 metric(s) of 3 run(s) reproduce: 9 bit for bit, 0 statistically" in result.out
+    assert "compared bit for bit" in result.out and "portable (" in result.out
     path = next((board / "lvef" / "records").glob("*r3d*.json"))
     record = json.loads(path.read_text())
     record["metrics"]["rmse"]["value"] *= 1.5
     path.write_text(json.dumps(record))
+    foreign = next((board / "lvef" / "records").glob("*r2plus1d-s1.json"))  # as if made on another CPU with native numerics
+    record = json.loads(foreign.read_text())
+    record["environment"]["numerics"] |= {"mode": "native", "key": "0" * 12, "cpu": {"model": "Intel(R) Xeon(R)"}}
+    mae = record["metrics"]["mae"]
+    mae["value"] = (mae["value"] + mae["ci_high"]) / 2  # moved by chaos, inside its interval
+    foreign.write_text(json.dumps(record))
     moved = cli("leaderboard", "reproduce", "--task", "lvef", "--preset", "ci", "--root", board, "--runs-dir", tmp_path / "again2", "--no-progress")
-    assert moved.code == 2 and "1 of 9 metric(s) moved beyond the tolerance" in moved.err
+    assert moved.code == 2 and "1 of 9 metric(s) did not reproduce (1 differs;" in moved.err
+    assert "1 record(s): recorded with native" in moved.out and "compared statistically" in moved.out
+    assert "in the record's 95% interval" in moved.out
 
 
 def test_plot(board: Path):
@@ -232,18 +241,28 @@ def test_pooled_interval_of_a_cross_validated_run_brackets_its_fold_mean(registr
     assert pooled_ci([broken], auc) == (None, None)
 
 
-def test_comparison_of_an_undefined_metric():
+def test_comparisons_are_bit_for_bit_on_the_same_signature_and_statistical_across_signatures():
     from cardiobench.leaderboard import Comparison, comparison_table
 
     both = Comparison("r", "m", 0, "accuracy/empty-subset", None, None)
     lost = Comparison("r", "m", 0, "accuracy", 0.5, None)
-    near = Comparison("r", "m", 0, "accuracy", 0.5, 0.505)
-    assert both.ok and not lost.ok and near.ok and near.difference == pytest.approx(0.005)
+    same = Comparison("r", "m", 0, "accuracy", 0.5, 0.5)
+    last_bit = Comparison("r", "m", 0, "accuracy", 0.5, np.nextafter(0.5, 1.0) + 1e-12)
+    assert both.ok and not lost.ok and same.ok and same.verdict == "bit for bit"
+    assert not last_bit.ok and last_bit.verdict == "differs"  # same signature: nothing may move
     assert comparison_table([both, lost])["difference"].to_list() == [None, None]
+
+    def across(now, interval=(0.4, 0.6), spread=None):
+        return Comparison("r", "m", 0, "mae", 0.5, now, exact=False, interval=interval, spread=spread)
+
+    assert across(0.59).verdict == "in the record's 95% interval" and across(0.59).ok
+    assert across(0.65, spread=(0.45, 0.7)).verdict == "in its row's seed spread"
+    assert not across(0.65, spread=(0.45, 0.6)).ok and not across(0.3).ok  # chaos beyond the evidence fails
+    assert across(0.9, interval=(None, None)).ok and across(0.9, interval=(None, None)).verdict == "no interval to compare with"
 
 
 def test_reproduce_reruns_only_the_newest_table_version(board: Path):
-    from cardiobench.leaderboard import _newest_table_records
+    from cardiobench.leaderboard.reproduction import _newest_table_records
     from cardiobench.leaderboard.store import Store
 
     records_dir = board / "lvef" / "records"

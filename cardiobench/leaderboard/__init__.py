@@ -2,30 +2,27 @@
 
 ``build`` renders every table as a pure function of the committed records and
 the version ledger; ``check`` compares that with what is committed; ``submit``
-adds a finished run; ``reproduce`` re-runs recorded runs and compares metrics;
-``plot`` draws metric against parameter count.
+adds a finished run; ``reproduce`` (:mod:`.reproduction`) re-runs recorded runs
+and compares metrics; ``plot`` draws metric against parameter count.
 """
 
 from __future__ import annotations
 
 import difflib
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from cardiobench import atomic, plotting, records
 from cardiobench.errors import CardiobenchError
 from cardiobench.leaderboard import admission, tables
+from cardiobench.leaderboard.reproduction import Comparison, comparison_table, failure_message, reproduce
 from cardiobench.leaderboard.store import LEDGER, Identity, Store, Table, data_name
 from cardiobench.paths import cache_dir
 from cardiobench.registry import Registry
 from cardiobench.specs import MetricSpec
-from cardiobench.runner import RunRequest, run
 
-TOLERANCE_ABS, TOLERANCE_REL = 0.01, 0.02
+__all__ = ["Built", "Comparison", "build", "check", "comparison_table", "failure_message", "plot", "publish", "reproduce", "submit", "write"]
 
 
 @dataclass
@@ -162,79 +159,6 @@ def _admit(record: dict[str, Any], existing: list[dict[str, Any]]) -> None:
                 f"This run was made by cardiobench {record['environment']['cardiobench']}, the table's records by {', '.join(sorted(versions))}; "
                 f"re-run them with this version, or bump the preset's version if results changed."
             )
-
-
-@dataclass
-class Comparison:
-    run_id: str
-    model: str
-    seed: int
-    metric: str
-    recorded: float | None
-    now: float | None
-
-    @property
-    def difference(self) -> float | None:
-        """now - recorded; None where the metric is undefined (e.g. an empty subset)."""
-        return None if self.now is None or self.recorded is None else self.now - self.recorded
-
-    @property
-    def ok(self) -> bool:
-        """Within tolerance, or undefined in both (null in the record and now)."""
-        if self.difference is None:
-            return self.now is None and self.recorded is None
-        return abs(self.difference) <= TOLERANCE_ABS + TOLERANCE_REL * abs(self.recorded)
-
-
-def _newest_table_records(store: Store, task: str, preset: str, notes: list[str]) -> list[dict[str, Any]]:
-    """The records of the newest version of each of ``task``'s ``preset`` tables."""
-    newest: dict[str, Table] = {}
-    versions = [t for t in store.tables(task, store.ledger(task), joint=False) if t.preset == preset]
-    for table in versions:
-        if table.data not in newest or table.version > newest[table.data].version:
-            newest[table.data] = table
-    for table in versions:
-        if newest[table.data] is not table:
-            notes.append(f"{task}/{table.stem}: superseded by v{newest[table.data].version}; its {len(table.records)} record(s) are not re-run")
-    return [r for table in newest.values() for r in table.records]
-
-
-def reproduce(store: Store, registry: Registry, task: str | None, preset: str, runs_dir: Path | None = None, device: str = "cpu") -> tuple[list[Comparison], list[str]]:
-    """Re-run every record of the newest version of each ``preset`` table
-    (older versions are history: their data or protocol identity is not the
-    current one) whose task and preset versions are current; returns the
-    comparisons and notes on skipped records."""
-    comparisons, notes = [], []
-    scratch = Path(runs_dir) if runs_dir else Path(tempfile.mkdtemp(prefix="cardiobench-reproduce-"))
-    for task_name in [task] if task else store.tasks():
-        spec = registry.task(task_name)
-        for record in _newest_table_records(store, task_name, preset, notes):
-            if record["task"]["version"] != spec.version:
-                notes.append(f"{record['run_id']}: task version {record['task']['version']} is not the current {spec.version}; skipped")
-                continue
-            request = RunRequest(
-                task=task_name,
-                model=record["model"]["name"],
-                dataset=record["dataset"]["name"],
-                data_root=record["request"]["data_root"],
-                preset=preset,
-                seed=record["seed"],
-                overrides=list(record["request"]["overrides"]),
-                device=device,
-            )
-            outcome = run(request, registry, scratch)
-            if outcome.record["preset"]["version"] != record["preset"]["version"]:
-                notes.append(f"{record['run_id']}: preset version {record['preset']['version']} is not the current {outcome.record['preset']['version']}; not compared")
-                continue
-            for name, value in record["metrics"].items():
-                comparisons.append(Comparison(record["run_id"], record["model"]["name"], record["seed"], name, value["value"], outcome.record["metrics"][name]["value"]))
-    return comparisons, notes
-
-
-def comparison_table(comparisons: list[Comparison]) -> pl.DataFrame:
-    return pl.DataFrame(
-        [{"run": c.run_id, "model": c.model, "seed": c.seed, "metric": c.metric, "recorded": c.recorded, "now": c.now, "difference": c.difference, "within tolerance": c.ok} for c in comparisons]
-    )
 
 
 def parameter_figure(table: Table, metric: MetricSpec) -> Any:

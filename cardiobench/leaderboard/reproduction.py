@@ -1,0 +1,165 @@
+"""``leaderboard reproduce``: re-run recorded runs and compare their metrics.
+
+How a re-run is compared depends on the two numerics signatures
+(:mod:`cardiobench.engine.numerics`):
+
+- **the same signature** (a portable record on any x86-64 CPU, a native one on
+  the same kind of machine): the computation is the same, so every metric must
+  come back bit for bit (up to :data:`EXACT_REL` relative, the order of float
+  rounding);
+- **another signature** (a native record re-run on another CPU, or a record
+  that names none): training is chaotic in the last bit, so the re-run is
+  compared statistically: inside the record's 95% bootstrap interval, or
+  within the spread of its row's seeds. A fixed tolerance would fail on noise.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from cardiobench.engine import numerics
+from cardiobench.leaderboard.store import Store, Table
+from cardiobench.registry import Registry
+from cardiobench.runner import RunRequest, run
+
+EXACT_REL = 1e-12
+
+BIT_FOR_BIT, SAME_UNDEFINED, IN_INTERVAL, IN_SPREAD, UNCHECKABLE = "bit for bit", "undefined in both", "in the record's 95% interval", "in its row's seed spread", "no interval to compare with"
+DIFFERS, OUTSIDE, LOST = "differs", "outside the interval and the seed spread", "defined in only one"
+FAILING = frozenset({DIFFERS, OUTSIDE, LOST})
+
+
+@dataclass
+class Comparison:
+    """One metric of one record, recorded against re-run."""
+
+    run_id: str
+    model: str
+    seed: int
+    metric: str
+    recorded: float | None
+    now: float | None
+    exact: bool = True  # same numerics signature: the bits must agree
+    interval: tuple[float | None, float | None] = (None, None)  # the record's 95% interval
+    spread: tuple[float, float] | None = None  # min and max over the seeds of the record's row
+
+    @property
+    def difference(self) -> float | None:
+        """now - recorded; None where the metric is undefined (e.g. an empty subset)."""
+        return None if self.now is None or self.recorded is None else self.now - self.recorded
+
+    @property
+    def verdict(self) -> str:
+        if self.now is None or self.recorded is None:
+            return SAME_UNDEFINED if self.now is None and self.recorded is None else LOST
+        if self.exact:
+            return BIT_FOR_BIT if math.isclose(self.now, self.recorded, rel_tol=EXACT_REL, abs_tol=EXACT_REL) else DIFFERS
+        low, high = self.interval
+        if low is not None and high is not None and low <= self.now <= high:
+            return IN_INTERVAL
+        if self.spread is not None and self.spread[0] <= self.now <= self.spread[1]:
+            return IN_SPREAD
+        return UNCHECKABLE if (low is None or high is None) and self.spread is None else OUTSIDE
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict not in FAILING
+
+
+def _newest_tables(store: Store, task: str, preset: str, notes: list[str]) -> list[Table]:
+    """The newest version of each of ``task``'s ``preset`` tables."""
+    newest: dict[str, Table] = {}
+    versions = [t for t in store.tables(task, store.ledger(task), joint=False) if t.preset == preset]
+    for table in versions:
+        if table.data not in newest or table.version > newest[table.data].version:
+            newest[table.data] = table
+    for table in versions:
+        if newest[table.data] is not table:
+            notes.append(f"{task}/{table.stem}: superseded by v{newest[table.data].version}; its {len(table.records)} record(s) are not re-run")
+    return list(newest.values())
+
+
+def _newest_table_records(store: Store, task: str, preset: str, notes: list[str]) -> list[dict[str, Any]]:
+    """The records of the newest version of each of ``task``'s ``preset`` tables."""
+    return [r for table in _newest_tables(store, task, preset, notes) for r in table.records]
+
+
+def _spread(table: Table, record: dict[str, Any], metric: str) -> tuple[float, float] | None:
+    """The range of ``metric`` over the seeds of ``record``'s row (None for one seed)."""
+    values = [r["metrics"][metric]["value"] for r in table.records if r["model"]["name"] == record["model"]["name"] and metric in r["metrics"]]
+    values = [v for v in values if v is not None]
+    return (min(values), max(values)) if len(values) > 1 else None
+
+
+def _how(recorded: dict[str, Any] | None, now: dict[str, Any]) -> str:
+    """How a record's numerics relate to its re-run's, in words."""
+    if recorded is None:
+        return f"the records name no numerics signature; re-run with {numerics.describe(now)}: compared statistically"
+    if recorded["key"] == now["key"]:
+        return f"recorded and re-run with the same numerics signature, {numerics.describe(now)}: compared bit for bit"
+    return f"recorded with {numerics.describe(recorded)}; re-run with {numerics.describe(now)}: another signature, compared statistically (the record's 95% interval or its row's seed spread)"
+
+
+def reproduce(store: Store, registry: Registry, task: str | None, preset: str, runs_dir: Path | None = None, device: str = "cpu") -> tuple[list[Comparison], list[str]]:
+    """Re-run every record of the newest version of each ``preset`` table
+    (older versions are history: their data or protocol identity is not the
+    current one) whose task and preset versions are current; returns the
+    comparisons and notes (skipped records, and how each group was compared)."""
+    comparisons, notes = [], []
+    how: Counter[str] = Counter()
+    scratch = Path(runs_dir) if runs_dir else Path(tempfile.mkdtemp(prefix="cardiobench-reproduce-"))
+    for task_name in [task] if task else store.tasks():
+        spec = registry.task(task_name)
+        for table in _newest_tables(store, task_name, preset, notes):
+            for record in table.records:
+                if record["task"]["version"] != spec.version:
+                    notes.append(f"{record['run_id']}: task version {record['task']['version']} is not the current {spec.version}; skipped")
+                    continue
+                request = RunRequest(
+                    task=task_name,
+                    model=record["model"]["name"],
+                    dataset=record["dataset"]["name"],
+                    data_root=record["request"]["data_root"],
+                    preset=preset,
+                    seed=record["seed"],
+                    overrides=list(record["request"]["overrides"]),
+                    device=device,
+                )
+                outcome = run(request, registry, scratch)
+                if outcome.record["preset"]["version"] != record["preset"]["version"]:
+                    notes.append(f"{record['run_id']}: preset version {record['preset']['version']} is not the current {outcome.record['preset']['version']}; not compared")
+                    continue
+                recorded_sig, now_sig = record["environment"].get("numerics"), outcome.record["environment"]["numerics"]
+                exact = recorded_sig is not None and recorded_sig["key"] == now_sig["key"]
+                how[_how(recorded_sig, now_sig)] += 1
+                for name, value in record["metrics"].items():
+                    comparisons.append(
+                        Comparison(record["run_id"], record["model"]["name"], record["seed"], name, value["value"], outcome.record["metrics"][name]["value"], exact, (value.get("ci_low"), value.get("ci_high")), _spread(table, record, name))
+                    )
+    notes += [f"{count} record(s): {text}" for text, count in how.items()]
+    return comparisons, notes
+
+
+def comparison_table(comparisons: list[Comparison]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [{"run": c.run_id, "model": c.model, "seed": c.seed, "metric": c.metric, "recorded": c.recorded, "now": c.now, "difference": c.difference, "check": c.verdict, "ok": c.ok} for c in comparisons],
+        schema_overrides={"recorded": pl.Float64, "now": pl.Float64, "difference": pl.Float64},
+    )
+
+
+def failure_message(comparisons: list[Comparison]) -> str:
+    """The error when some comparisons fail, counting each kind of failure."""
+    failed = Counter(c.verdict for c in comparisons if not c.ok)
+    kinds = "; ".join(f"{n} {verdict}" for verdict, n in failed.items())
+    return (
+        f"{sum(failed.values())} of {len(comparisons)} metric(s) did not reproduce ({kinds}; table above). "
+        f"'{DIFFERS}': a re-run with the record's own numerics signature must give the same bits, so the code, data or software changed; "
+        f"'{OUTSIDE}': a re-run on other numerics fell outside the record's 95% interval and its row's seed spread."
+    )
