@@ -70,6 +70,9 @@ def test_a_run_page_shows_its_config_environment_and_plots(site: Path):
     assert "train:" in page and record["environment"]["torch"] in page and f"--seed {record['seed']}" in page
     images = re.findall(r'<img src="([^"]+)"', page)
     assert f"{record['run_id']}/history.png" in images and len(images) >= 2
+    portable = next(r for r in store.records("dcm-cls") if r["environment"].get("numerics", {}).get("mode") == "portable")
+    page = (site / "dcm-cls" / "runs" / f"{portable['run_id']}.html").read_text()
+    assert re.search(r'<dd id="numerics">portable \(' + portable["environment"]["numerics"]["key"] + r"\): ATen DEFAULT, oneDNN off", page)
 
 
 def _browser():

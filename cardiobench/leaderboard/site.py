@@ -257,6 +257,7 @@ class _Builder:
             figures=self.figures[(task.name, record["run_id"])],
             config=yaml.safe_dump(record["config"], sort_keys=False),
             environment=_environment(record),
+            numerics=tables.record_numerics(record),
         )
 
 

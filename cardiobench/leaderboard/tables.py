@@ -5,12 +5,14 @@ records give the same bytes."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from cardiobench.engine import numerics
 from cardiobench.evaluation import MetricValue, bootstrap_draws, fold_mean, on_rows, safe_value
 from cardiobench.leaderboard.store import Table
 from cardiobench.registry import Registry
@@ -144,6 +146,18 @@ def _fmt(x: float | None, digits: int = 3) -> str:
     return "" if x is None else f"{x:.{digits}f}"
 
 
+def record_numerics(record: dict[str, Any]) -> str:
+    """The numerics signature that made a record, in words."""
+    sig = record["environment"].get("numerics")
+    return numerics.describe(sig) if sig else "no signature recorded (made before records carried one)"
+
+
+def numerics_text(records: Sequence[dict[str, Any]]) -> str:
+    """The numerics signatures that made a table's records, with how many each."""
+    made = Counter(record_numerics(r) for r in records)
+    return "; ".join(f"{text} ({n} record{'s' if n != 1 else ''})" for text, n in made.items())
+
+
 def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list[dict[str, Any]], registry: Registry) -> str:
     task = registry.task(table.task)
     metrics = [registry.metric(m) for m in task.metrics]
@@ -156,6 +170,7 @@ def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list
         f"- **Protocol**: preset `{table.preset}` v{table.identity.preset_version}: {first['preset'].get('description', '')}.",
         f"- **Data**: {table.data}, fingerprint `{table.identity.fingerprint[:16]}`; {data_source(first)}.",
         f"- **Ranking**: {ranking.name} ({'higher' if ranking.higher_is_better else 'lower'} is better), mean over seeds; metrics as mean ± sd over seeds (no sd for one seed) [95% bootstrap CI of that mean: test items resampled, paired across seeds, within each fold for cross-validated runs; none where the records keep no per-item predictions (segmentation maps) over several seeds].",
+        f"- **Numerics**: {numerics_text(table.records)}.",
         f"- **Built from** {len(table.records)} run record(s) in `records/` (table schema v{table.identity.schema_version}).",
         "",
         "## Reproduced",
@@ -226,9 +241,9 @@ every `ci`-preset record with `cardiobench leaderboard reproduce --preset ci`.
 - `cardiobench leaderboard submit RUN_DIR...` adds runs' records (all or none) after
   validating them and refusing duplicates and records whose code version or data fingerprint differ from the
   table's; `cardiobench leaderboard reproduce --task T --preset ci` re-runs records and
-  compares each metric with the record within |now - recorded| <= 0.01 + 0.02 |recorded|
-  (runs on one machine are bit-identical; the tolerance absorbs arithmetic differences
-  between CPUs).
+  compares each metric with the record: bit for bit when the re-run's numerics signature
+  is the record's (`ci` presets use portable numerics, the same on any x86-64 CPU), else
+  statistically (inside the record's 95% interval or its row's seed spread).
 
 ## Tables
 """
