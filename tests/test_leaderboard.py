@@ -261,6 +261,20 @@ def test_comparisons_are_bit_for_bit_on_the_same_signature_and_statistical_acros
     assert across(0.9, interval=(None, None)).ok and across(0.9, interval=(None, None)).verdict == "no interval to compare with"
 
 
+def test_bit_for_bit_needs_the_same_signature_and_the_same_data(ci_run_dirs: dict[str, Path]):
+    from cardiobench.leaderboard.reproduction import _how
+
+    record = records.read(ci_run_dirs["r3d-0"] / "record.json")
+    assert _how(record, record)[0]
+    other_data = json.loads(json.dumps(record))
+    other_data["dataset"]["fingerprint"] = "f" * 64
+    exact, why = _how(record, other_data)
+    assert not exact and "the data came out differently" in why and "compared statistically" in why
+    unsigned = json.loads(json.dumps(record))
+    del unsigned["environment"]["numerics"]
+    assert not _how(unsigned, record)[0] and "no numerics signature" in _how(unsigned, record)[1]
+
+
 def test_reproduce_reruns_only_the_newest_table_version(board: Path):
     from cardiobench.leaderboard.reproduction import _newest_table_records
     from cardiobench.leaderboard.store import Store

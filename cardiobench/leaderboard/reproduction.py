@@ -3,12 +3,13 @@
 How a re-run is compared depends on the two numerics signatures
 (:mod:`cardiobench.engine.numerics`):
 
-- **the same signature** (a portable record on any x86-64 CPU, a native one on
-  the same kind of machine): the computation is the same, so every metric must
-  come back bit for bit (up to :data:`EXACT_REL` relative, the order of float
-  rounding);
-- **another signature** (a native record re-run on another CPU, or a record
-  that names none): training is chaotic in the last bit, so the re-run is
+- **the same signature and data** (a portable record on any x86-64 CPU, a
+  native one on the same kind of machine): the computation is the same, so
+  every metric must come back bit for bit (up to :data:`EXACT_REL` relative,
+  the order of float rounding);
+- **another signature, or other data** (a native record re-run on another CPU,
+  a record that names no signature, a synthetic set that a newer library
+  wrote differently): training is chaotic in the last bit, so the re-run is
   compared statistically: inside the record's 95% bootstrap interval, or
   within the spread of its row's seeds. A fixed tolerance would fail on noise.
 """
@@ -98,13 +99,21 @@ def _spread(table: Table, record: dict[str, Any], metric: str) -> tuple[float, f
     return (min(values), max(values)) if len(values) > 1 else None
 
 
-def _how(recorded: dict[str, Any] | None, now: dict[str, Any]) -> str:
-    """How a record's numerics relate to its re-run's, in words."""
+def _how(record: dict[str, Any], again: dict[str, Any]) -> tuple[bool, str]:
+    """Whether a re-run must match its record bit for bit (same numerics
+    signature, same data), and why or why not, in words."""
+    recorded, now = record["environment"].get("numerics"), again["environment"]["numerics"]
+    statistically = "compared statistically (the record's 95% interval or its row's seed spread)"
+    if record["dataset"]["fingerprint"] != again["dataset"]["fingerprint"]:
+        return False, (
+            f"the data came out differently (fingerprint {record['dataset']['fingerprint'][:12]} recorded, {again['dataset']['fingerprint'][:12]} now: "
+            f"another version of a library the generator or reader uses, or changed files): {statistically}"
+        )
     if recorded is None:
-        return f"the records name no numerics signature; re-run with {numerics.describe(now)}: compared statistically"
+        return False, f"the records name no numerics signature; re-run with {numerics.describe(now)}: {statistically}"
     if recorded["key"] == now["key"]:
-        return f"recorded and re-run with the same numerics signature, {numerics.describe(now)}: compared bit for bit"
-    return f"recorded with {numerics.describe(recorded)}; re-run with {numerics.describe(now)}: another signature, compared statistically (the record's 95% interval or its row's seed spread)"
+        return True, f"recorded and re-run with the same numerics signature, {numerics.describe(now)}: compared bit for bit"
+    return False, f"recorded with {numerics.describe(recorded)}; re-run with {numerics.describe(now)}: another signature, {statistically}"
 
 
 def reproduce(store: Store, registry: Registry, task: str | None, preset: str, runs_dir: Path | None = None, device: str = "cpu") -> tuple[list[Comparison], list[str]]:
@@ -136,9 +145,8 @@ def reproduce(store: Store, registry: Registry, task: str | None, preset: str, r
                 if outcome.record["preset"]["version"] != record["preset"]["version"]:
                     notes.append(f"{record['run_id']}: preset version {record['preset']['version']} is not the current {outcome.record['preset']['version']}; not compared")
                     continue
-                recorded_sig, now_sig = record["environment"].get("numerics"), outcome.record["environment"]["numerics"]
-                exact = recorded_sig is not None and recorded_sig["key"] == now_sig["key"]
-                how[_how(recorded_sig, now_sig)] += 1
+                exact, why = _how(record, outcome.record)
+                how[why] += 1
                 for name, value in record["metrics"].items():
                     comparisons.append(
                         Comparison(record["run_id"], record["model"]["name"], record["seed"], name, value["value"], outcome.record["metrics"][name]["value"], exact, (value.get("ci_low"), value.get("ci_high")), _spread(table, record, name))
