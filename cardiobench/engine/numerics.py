@@ -50,8 +50,6 @@ PORTABLE_THREADS = 1  # every machine has one core: no oversubscription anywhere
 _MKL_CBWR_BRANCH, _MKL_CBWR_COMPATIBLE, _MKL_CBWR_ERR_MODE_CHANGE_FAILURE = 1, 3, -8
 _MKL_BRANCHES = {0: "off", 1: "off", 2: "auto", 3: "COMPATIBLE", 4: "SSE2", 6: "SSSE3", 7: "SSE4_1", 8: "SSE4_2", 9: "AVX", 10: "AVX2", 12: "AVX512", 14: "AVX512_E1"}
 
-_native_threads: int | None = None  # torch's own intra-op default, read before the first change
-
 
 def check_mode(mode: Any) -> str:
     """``mode`` if it is a known numerics mode, else a :class:`ConfigError`."""
@@ -86,25 +84,31 @@ def apply(mode: str, threads: int | None = None) -> None:
     :class:`ConfigError` saying how to start it right."""
     import torch
 
-    global _native_threads
     check_mode(mode)
     check_threads(threads)
-    if _native_threads is None:
-        _native_threads = torch.get_num_threads()
+    native_threads = _torch_default_threads()
     portable = mode == "portable"
     if portable:
         prepare(mode)
         _pin_baseline_kernels()
     torch.backends.mkldnn.enabled = not portable
     torch.backends.nnpack.set_flags(not portable)
-    torch.set_num_threads(threads or (PORTABLE_THREADS if portable else _native_threads))
+    torch.set_num_threads(threads or (PORTABLE_THREADS if portable else native_threads))
     torch.use_deterministic_algorithms(True, warn_only=True)
     torch.backends.cudnn.benchmark = False
     torch.backends.cudnn.deterministic = portable
-    torch.backends.cuda.matmul.allow_tf32 = False if portable else torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cudnn.allow_tf32 = not portable
+    torch.backends.cudnn.allow_tf32 = not portable  # torch's default: on
     if portable:
+        torch.backends.cuda.matmul.allow_tf32 = False  # torch's default too, unless a user turned it on
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS (read at its first use)
+
+
+@cache
+def _torch_default_threads() -> int:
+    """torch's own intra-op thread count, read once, before the first change."""
+    import torch
+
+    return torch.get_num_threads()
 
 
 def _pin_baseline_kernels() -> None:
