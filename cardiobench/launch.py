@@ -3,7 +3,6 @@ is imported (the numerics mode's environment), then the command line."""
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 
@@ -11,9 +10,10 @@ from cardiobench.engine import numerics
 
 
 def requested_numerics(argv: Sequence[str]) -> str | None:
-    """The numerics mode named by ``--numerics MODE``, ``--set
-    engine.numerics=MODE`` or ``$CARDIOBENCH_NUMERICS`` (the last word wins)."""
-    mode = os.environ.get(numerics.ENV_MODE) or None
+    """The numerics mode named by ``--numerics MODE`` or ``--set
+    engine.numerics=MODE`` (the last one wins), else None (the preset's, applied
+    when the run starts)."""
+    mode = None
     for i, word in enumerate(argv):
         following = argv[i + 1] if i + 1 < len(argv) else ""
         if word == "--numerics":

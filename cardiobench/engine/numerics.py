@@ -42,7 +42,6 @@ from typing import Any
 from cardiobench.errors import ConfigError
 
 MODES = ("native", "portable")
-ENV_MODE = "CARDIOBENCH_NUMERICS"  # the mode a process prepares at start-up when no --numerics is given
 PORTABLE_ENV = {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE"}
 PORTABLE_THREADS = 1  # every machine has one core: no oversubscription anywhere
 
