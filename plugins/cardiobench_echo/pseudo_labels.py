@@ -11,6 +11,7 @@ ED and ES frames (Eq. 8).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -23,7 +24,7 @@ import torch
 from torch.utils.data import Dataset
 
 from cardiobench import atomic, config, phases, progress, records
-from cardiobench.engine import checkpoint, devices
+from cardiobench.engine import checkpoint, devices, numerics
 from cardiobench.errors import CardiobenchError, ConfigError
 from cardiobench.paths import cache_dir
 from cardiobench.registry import Registry
@@ -86,8 +87,11 @@ class Segmenter:
                 f"but this run's data has {fingerprint[:12]}; train the segmenter on the same data."
             )
         self.config = config.read_yaml(self.run_dir / "config.yaml")
+        weights = self.run_dir / "checkpoints" / "official" / "best.pt"
         model = registry.model(self.record["model"]["name"]).build(self.config, self.record["dataset"]["info"])
-        model.load_state_dict(checkpoint.load(self.run_dir / "checkpoints" / "official" / "best.pt")["model"])
+        model.load_state_dict(checkpoint.load(weights)["model"])
+        with weights.open("rb") as f:
+            self.weights_digest = hashlib.file_digest(f, "sha256").hexdigest()
         info = self.record["dataset"]["info"]
         self.predictor = FramePredictor(model, info["channel_mean"], info["channel_std"])
         self.size = int(self.config["data"]["size"])
@@ -99,11 +103,21 @@ def _resize_masks(probabilities: np.ndarray, size: int) -> np.ndarray:
     return (probabilities > 0.5).astype(np.uint8)
 
 
+def pseudo_label_folder(segmenter: Segmenter, values: Mapping[str, Any], size: int) -> Path:
+    """The cache folder of ``segmenter``'s masks at ``size``, named by what
+    decides them: the data, the segmenter's weights (two stages of one name in
+    two runs folders are two segmenters) and the numerics signature of the
+    kernels that predict them."""
+    fingerprint = segmenter.record["dataset"]["fingerprint"]
+    kernels = numerics.signature(numerics.configured(values)[0])["key"]
+    return cache_dir() / "pseudo-labels" / f"{segmenter.record['run_id']}-{fingerprint[:12]}-w{segmenter.weights_digest[:12]}-n{kernels}-s{size}"
+
+
 def cache_pseudo_labels(segmenter: Segmenter, values: Mapping[str, Any], data_root: Path | None, size: int) -> Path:
     """Predict every frame of every training video once; returns the cache folder
-    holding ``<video>.npy`` (T, size, size) uint8 masks and ``alpha.json``."""
-    fingerprint = segmenter.record["dataset"]["fingerprint"]
-    folder = cache_dir() / "pseudo-labels" / f"{segmenter.record['run_id']}-{fingerprint[:12]}-s{size}"
+    (:func:`pseudo_label_folder`) holding ``<video>.npy`` (T, size, size) uint8
+    masks and ``alpha.json``."""
+    folder = pseudo_label_folder(segmenter, values, size)
     if (folder / "alpha.json").is_file():
         return folder
     with atomic.exclusive(folder), phases.phase("pseudo-labels"):  # concurrent runs of one segmenter predict once

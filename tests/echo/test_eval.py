@@ -3,11 +3,13 @@ lvef model through ``cardiobench run --preset ci``."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+import torch
 
 from cardiobench import records
 from cardiobench_echo.echonet.clips import zero_pixels
@@ -51,6 +53,28 @@ def test_stca_records_its_segmenter_stage(ci_runs: dict[str, Path]):
     seg = records.read(stage_dir / "record.json")
     assert seg["task"]["name"] == "lvef-seg" and seg["dataset"]["fingerprint"] == record["dataset"]["fingerprint"]
     assert {"dice", "dice/ed", "dice/es"} <= set(seg["metrics"])
+
+
+def test_pseudo_labels_of_another_segmenter_with_the_same_name_are_not_reused(ci_runs: dict[str, Path], tmp_path: Path, registry):
+    """A stage of the same name trained elsewhere (another runs folder, another
+    preset version) has other weights: its masks get their own cache folder."""
+    from cardiobench.engine import checkpoint
+    from cardiobench_echo.pseudo_labels import Segmenter, pseudo_label_folder
+
+    stage_dir = segmenter_dir(ci_runs)
+    values = records.read(ci_runs["stca"] / "record.json")["config"]
+    fingerprint = records.read(stage_dir / "record.json")["dataset"]["fingerprint"]
+    twin = tmp_path / stage_dir.name
+    shutil.copytree(stage_dir, twin)
+    weights = twin / "checkpoints" / "official" / "best.pt"
+    state = checkpoint.load(weights)
+    first = next(k for k, v in state["model"].items() if v.is_floating_point())
+    state["model"][first] = state["model"][first] + 1e-3
+    torch.save(state, weights)
+    here, there = Segmenter(stage_dir, registry, fingerprint), Segmenter(twin, registry, fingerprint)
+    assert here.record["run_id"] == there.record["run_id"]
+    assert pseudo_label_folder(here, values, 16) != pseudo_label_folder(there, values, 16)
+    assert pseudo_label_folder(here, values, 16) == pseudo_label_folder(Segmenter(stage_dir, registry, fingerprint), values, 16)
 
 
 def test_a_named_segmenter_is_reused_not_retrained(ci_runs: dict[str, Path], tmp_path: Path):
