@@ -48,7 +48,7 @@ def test_run_directory_contents(uninterrupted: Path):
     assert record["timing"]["train_items_per_second"] > 0
     log = (uninterrupted / "log.txt").read_text()
     assert "preset: ci (v3)" in log and "wall time per phase" in log
-    assert f"numerics: portable ({env['numerics']['key']}): ATen DEFAULT, oneDNN off" in log and env["numerics"]["threads"] == 1
+    assert f"numerics: portable ({env['numerics']['key']}): ATen DEFAULT, oneDNN off" in log and env["numerics"]["threads"] == 2
     phases = {p["phase"]: p for p in record["timing"]["phases"]}
     assert {"data", "train", "test", "epoch 1", "epoch 4"} <= set(phases) and phases["epoch 1"]["depth"] == phases["train"]["depth"] + 1
     assert sum(p["seconds"] for name, p in phases.items() if name.startswith("epoch ")) <= phases["train"]["seconds"] <= record["timing"]["wall_seconds"]

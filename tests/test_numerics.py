@@ -5,6 +5,7 @@ names what decided the bits."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,9 +21,11 @@ from tests.conftest import cli
 CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("ATEN_CPU_CAPABILITY", "MKL_CBWR", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
-def _predictions(runs: Path, mode: str, **env: str) -> bytes:
-    """predictions.csv of lvef/mc3 ci started as its own process with ``env`` (another CPU's stand-in)."""
+def _predictions(runs: Path, mode: str, one_core: bool = False, **env: str) -> bytes:
+    """predictions.csv of lvef/mc3 ci started as its own process with ``env`` (another CPU's stand-in), on one core if asked."""
     command = [sys.executable, "-m", "cardiobench", "run", "--task", "lvef", "--model", "mc3", "--preset", "ci", "--numerics", mode, "--runs-dir", str(runs), "--no-progress"]
+    if one_core and shutil.which("taskset"):
+        command = ["taskset", "-c", "0", *command]
     done = subprocess.run(command, capture_output=True, text=True, env={**CLEAN_ENV, **env})
     assert done.returncode == 0, done.stderr
     (run_dir,) = runs.iterdir()
@@ -30,8 +33,11 @@ def _predictions(runs: Path, mode: str, **env: str) -> bytes:
 
 
 @pytest.mark.slow
-def test_portable_predictions_do_not_depend_on_the_cpu_capability_or_threads_and_native_ones_do(tmp_path: Path):
-    portable = [_predictions(tmp_path / f"p{i}", "portable", **env) for i, env in enumerate([{"ATEN_CPU_CAPABILITY": "avx2", "OMP_NUM_THREADS": "2"}, {"ATEN_CPU_CAPABILITY": "default", "OMP_NUM_THREADS": "1"}])]
+def test_portable_predictions_do_not_depend_on_the_cpu_capability_threads_or_cores_and_native_ones_do(tmp_path: Path):
+    portable = [
+        _predictions(tmp_path / "p0", "portable", ATEN_CPU_CAPABILITY="avx2", OMP_NUM_THREADS="2"),
+        _predictions(tmp_path / "p1", "portable", one_core=True, ATEN_CPU_CAPABILITY="default", OMP_NUM_THREADS="1"),
+    ]
     assert portable[0] == portable[1]
     native = [_predictions(tmp_path / f"n{cap}", "native", ATEN_CPU_CAPABILITY=cap) for cap in ("avx2", "default")]
     assert native[0] != native[1]  # the mode is what makes the difference
@@ -45,13 +51,13 @@ def test_portable_numerics_refuse_a_process_that_already_computed_natively():
     prepared = "from cardiobench.engine import numerics; numerics.prepare('portable'); import torch; torch.ones(9).exp(); numerics.apply('portable'); print(numerics.describe(numerics.signature('portable')))"
     done = subprocess.run([sys.executable, "-c", prepared], capture_output=True, text=True, env=CLEAN_ENV)
     assert done.returncode == 0, done.stderr
-    assert "ATen DEFAULT, oneDNN off" in done.stdout and "COMPATIBLE" in done.stdout and "1 thread" in done.stdout
+    assert "ATen DEFAULT, oneDNN off" in done.stdout and "COMPATIBLE" in done.stdout and "2 threads" in done.stdout
 
 
 def test_the_portable_signature_key_ignores_the_cpu_and_the_native_key_does_not(monkeypatch: pytest.MonkeyPatch):
     numerics.apply("portable")
     here = numerics.signature("portable")
-    assert numerics.portable_signature(here) and here["threads"] == 1 and not here["onednn"]
+    assert numerics.portable_signature(here) and here["threads"] == numerics.PORTABLE_THREADS and not here["onednn"]
     other_cpu = {"model": "Intel(R) Xeon(R) Platinum 8480+", "vendor": "GenuineIntel", "extensions": ["fma", "avx2", "avx512f", "amx_tile"]}
     monkeypatch.setattr(numerics, "_cpu", lambda: other_cpu)
     elsewhere = numerics.signature("portable")
