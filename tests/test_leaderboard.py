@@ -276,7 +276,7 @@ def test_bit_for_bit_needs_the_same_signature_and_the_same_data(ci_run_dirs: dic
 
 
 def test_reproduce_reruns_only_the_newest_table_version(board: Path):
-    from cardiobench.leaderboard.reproduction import _newest_table_records
+    from cardiobench.leaderboard.reproduction import _newest_tables
     from cardiobench.leaderboard.store import Store
 
     records_dir = board / "lvef" / "records"
@@ -285,7 +285,7 @@ def test_reproduce_reruns_only_the_newest_table_version(board: Path):
     record["run_id"] += "-newdata"
     (records_dir / f"{record['run_id']}.json").write_text(json.dumps(record))
     notes: list[str] = []
-    chosen = _newest_table_records(Store(board), "lvef", "ci", notes)
+    chosen = [r for table in _newest_tables(Store(board), "lvef", "ci", notes) for r in table.records]
     assert [r["run_id"] for r in chosen] == [record["run_id"]]
     assert len(notes) == 1 and "superseded by v2" in notes[0]
     (records_dir / f"{record['run_id']}.json").unlink()

@@ -87,11 +87,6 @@ def _newest_tables(store: Store, task: str, preset: str, notes: list[str]) -> li
     return list(newest.values())
 
 
-def _newest_table_records(store: Store, task: str, preset: str, notes: list[str]) -> list[dict[str, Any]]:
-    """The records of the newest version of each of ``task``'s ``preset`` tables."""
-    return [r for table in _newest_tables(store, task, preset, notes) for r in table.records]
-
-
 def _spread(table: Table, record: dict[str, Any], metric: str) -> tuple[float, float] | None:
     """The range of ``metric`` over the seeds of ``record``'s row (None for one seed)."""
     values = [r["metrics"][metric]["value"] for r in table.records if r["model"]["name"] == record["model"]["name"] and metric in r["metrics"]]
