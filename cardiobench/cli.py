@@ -17,11 +17,12 @@ import polars as pl
 
 from cardiobench import __version__, atomic, audit, config, native_noise
 from cardiobench.atomic import DiskFull
-from cardiobench.engine import distributed, numerics
+from cardiobench.cli_protocol import add_data_arguments, add_model_arguments, add_run_arguments, request_from
+from cardiobench.engine import distributed
 from cardiobench.progress import set_enabled as set_progress
 from cardiobench.errors import CardiobenchError, unknown_name
 from cardiobench.registry import ENV_DISABLE, ENV_PLUGINS, Registry, load_registry
-from cardiobench.runner import RunRequest, resume, run
+from cardiobench.runner import resume, run
 from cardiobench.specs import DataRequest, parameter_count
 from cardiobench.tables import markdown
 
@@ -47,21 +48,18 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("run", parents=[common], help="train and test a model on a task", description="Train, validate and test one model on one task; writes a run directory with record.json. Launched with torchrun --nproc-per-node N -m cardiobench run ..., the run is data-parallel over N processes (train.batch_size is then the global batch).")
-    p.add_argument("--task", help="task name (see: cardiobench list tasks)")
-    p.add_argument("--model", help="model name (see: cardiobench list models --task T)")
-    p.add_argument("--dataset", help="dataset name (default: the task's)")
-    p.add_argument("--data-root", metavar="DIR", help="folder of the real dataset; omitted: a synthetic set in the same format, generated on first use")
-    p.add_argument("--preset", default="quick", help="protocol preset: paper | quick | ci (default: quick, sized for a laptop CPU)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. --set train.epochs=3 (repeatable)")
-    p.add_argument("--weights", metavar="FILE", help="state dict to initialise the backbone (sets model.weights)")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    p.add_argument("--numerics", choices=numerics.MODES, help="native: this machine's fastest kernels (bit-identical on this machine); portable: bit-identical on any x86-64 CPU (sets engine.numerics; default: the preset's, portable for ci)")
-    p.add_argument("--runs-dir", default="runs", type=Path, help="where run directories go (default: ./runs)")
+    add_data_arguments(p)
+    add_model_arguments(p)
+    p.add_argument("--eval-only", action="store_true", help="test --weights without training (the same as: cardiobench evaluate)")
+    add_run_arguments(p)
     p.add_argument("--resume", metavar="RUN_DIR", type=Path, help="continue an interrupted run")
-    p.add_argument("--track", default="", metavar="NAMES", help="experiment trackers, comma-separated: tensorboard, mlflow (see: cardiobench list trackers; also config key track)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(handler=_cmd_run)
+
+    p = sub.add_parser("evaluate", parents=[common], help="test trained weights on a task's test split, without training", description="Score trained weights (--weights) on the task's test split with the same metrics, intervals, baselines and plots as a trained run; the run directory and record are marked eval-only with the weights' SHA-256.")
+    add_data_arguments(p)
+    add_model_arguments(p, weights_required=True)
+    add_run_arguments(p)
+    p.set_defaults(handler=_cmd_run, eval_only=True, resume=None)
 
     p = sub.add_parser("eval", parents=[common], help="re-test a finished run: corruption sweeps, class activation maps, attention maps, localisation", description="Test a finished run's best weights again under test-time corruption, draw class activation or attention maps, or localise objects from attention maps; results go to RUN_DIR/eval/.")
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
@@ -80,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("kind", choices=["tasks", "datasets", "models", "metrics", "trackers"])
     p.add_argument("--task", help="only what serves this task")
     p.add_argument("--json", action="store_true", help="print JSON (models carry their exact parameter count) for scripts")
+    p.add_argument("--contract", action="store_true", help="with tasks: what each task's models receive and must return")
     p.set_defaults(handler=_cmd_list)
 
     p = sub.add_parser("plugins", parents=[common], help="list loaded plugins, their versions and hooks")
@@ -175,48 +174,36 @@ def _start_or_resume(args: argparse.Namespace, registry: Registry) -> None:
         return
     if not args.task or not args.model:
         raise CardiobenchError("cardiobench run needs --task and --model (or --resume RUN_DIR). See: cardiobench list tasks; cardiobench list models --task T.")
-    overrides = list(args.overrides) + ([f"model.weights={args.weights}"] if args.weights else []) + ([f"engine.numerics={args.numerics}"] if args.numerics else [])
-    request = RunRequest(
-        task=args.task,
-        model=args.model,
-        dataset=args.dataset,
-        data_root=str(Path(args.data_root).expanduser().resolve()) if args.data_root else None,
-        preset=args.preset,
-        seed=args.seed,
-        overrides=overrides,
-        device=args.device,
-        plugins=list(getattr(args, "plugin", [])),
-        track=[name.strip() for name in args.track.split(",") if name.strip()],
-    )
+    request = request_from(args)
     run(request, registry, runs_dir=args.runs_dir)
 
 
 def _cmd_eval(args: argparse.Namespace, registry: Registry) -> int:
-    from cardiobench import evaluate
+    from cardiobench import retest
 
     if args.corrupt is None and args.cam is None and args.attention is None and not args.localise:
         raise CardiobenchError("cardiobench eval needs --corrupt NAME [--levels ...], --cam N, --attention N and/or --localise.")
     if args.no_progress:
         set_progress(False)
-    finished = evaluate.FinishedRun(args.run_dir, registry, args.device)
+    finished = retest.FinishedRun(args.run_dir, registry, args.device)
     if args.corrupt is not None:
         try:
             levels = [float(x) for x in args.levels.split(",") if x.strip()]
         except ValueError as exc:
             raise CardiobenchError(f"--levels must be comma-separated numbers, e.g. 0,0.1,0.2; got {args.levels!r}.") from exc
-        table, plot = evaluate.robustness(finished, args.corrupt, levels)
+        table, plot = retest.robustness(finished, args.corrupt, levels)
         print(markdown(pl.read_csv(table)))
         print(f"wrote {table} and {plot}")
     if args.cam is not None:
-        paths = evaluate.class_activation_maps(finished, args.cam)
+        paths = retest.class_activation_maps(finished, args.cam)
         print(f"wrote {len(paths)} class activation map(s) to {paths[0].parent if paths else args.run_dir / 'eval' / 'cam'}")
     if args.attention is not None:
-        paths = evaluate.attention_overlays(finished, args.attention)
+        paths = retest.attention_overlays(finished, args.attention)
         print(f"wrote {len(paths)} attention map figure(s) to {paths[0].parent if paths else args.run_dir / 'eval' / 'attention'}")
     if args.localise:
         from cardiobench.localisation import Heuristic
 
-        path, table = evaluate.localise(finished, Heuristic(args.localise_sigma, args.localise_threshold))
+        path, table = retest.localise(finished, Heuristic(args.localise_sigma, args.localise_threshold))
         print(markdown(pl.DataFrame(table)))
         print(f"wrote {path}")
     return 0
@@ -225,6 +212,11 @@ def _cmd_eval(args: argparse.Namespace, registry: Registry) -> int:
 def _cmd_list(args: argparse.Namespace, registry: Registry) -> int:
     if args.task:
         registry.task(args.task)
+    if args.kind == "tasks" and args.contract:
+        for name in [args.task] if args.task else sorted(registry.tasks):
+            contract = registry.task(name).contract
+            print(f"## {name}\n\n" + (markdown(pl.DataFrame(contract.rows())) if contract else "declares no model contract (only its plugins' models serve it)") + "\n")
+        return 0
     if args.kind == "tasks":
         rows = [{"name": t.spec.name, "version": t.spec.version, "plugin": t.plugin, "modality": t.spec.modality, "dataset": t.spec.default_dataset, "metrics": ", ".join(t.spec.metrics), "description": t.spec.description, "citation": t.spec.citation} for t in (registry.tasks[n] for n in sorted(registry.tasks)) if not args.task or t.spec.name == args.task]
     elif args.kind == "datasets":
@@ -238,6 +230,10 @@ def _cmd_list(args: argparse.Namespace, registry: Registry) -> int:
             values = config.resolve(task, m.spec, "paper" if "paper" in config.available_presets(task) else "quick").values
             count = parameter_count(m.spec.build(values, {}))
             rows.append({"name": name, "version": m.spec.version, "plugin": m.plugin, "tasks": ", ".join(m.spec.tasks), **({"parameters": count} if args.json else {"params (paper preset)": f"{count / 1e6:.2f}M"}), "description": m.spec.description, "citation": m.spec.citation})
+        for prefix, source in sorted(registry.model_sources.items()):
+            served = [t.spec.name for _, t in sorted(registry.tasks.items()) if source.spec.serves(t.spec.contract)]
+            if not args.task or args.task in served:
+                rows.append({"name": f"{prefix}:...", "version": "", "plugin": source.plugin, "tasks": ", ".join(served), **({"parameters": None} if args.json else {"params (paper preset)": ""}), "description": f"{source.spec.description}; e.g. --model {source.spec.example}", "citation": source.spec.install})
     elif args.kind == "trackers":
         rows = [{"name": n, "plugin": t.plugin, "description": t.spec.description, "install": t.spec.install} for n, t in sorted(registry.trackers.items())]
     else:

@@ -32,7 +32,7 @@ from typing import Any
 import pluggy
 
 from cardiobench import hookimpl
-from cardiobench.specs import DatasetSpec, MetricSpec, ModelSpec, ReportedResult, RunInfo, TaskSpec, TrackerSpec
+from cardiobench.specs import DatasetSpec, MetricSpec, ModelSource, ModelSpec, ReportedResult, RunInfo, TaskSpec, TrackerSpec
 
 PROJECT = "cardiobench"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -101,6 +101,22 @@ def cardiobench_trackers() -> list[TrackerSpec]:
     Import the tracker's library inside ``create``, not at module level, so
     that cardiobench works without it; an ``ImportError`` there becomes one
     warning naming ``install``.
+    """
+
+
+@hookspec
+def cardiobench_model_sources() -> list[ModelSource]:
+    """Return model sources: each resolves the model names ``<prefix>:<rest>``
+    (e.g. ``timm:convnext_atto``, ``py:my_net.py:build``) for any task with a
+    model contract, so a library's models need no plugin each.
+
+    ``find(rest, contract)`` returns a :class:`~cardiobench.specs.SourcedModel`:
+    the constructor's settable arguments (``--model-args``) and a ``create``
+    that builds the network for the task's contract (input channels, classes).
+    A bare network is completed with the task kind's loss and decoding
+    (:mod:`cardiobench.task_models`). Never download weights. The built-in
+    sources (``timm``, ``torchvision``, ``monai``, ``smp``, ``py``) are
+    plugins of this hook like any other.
     """
 
 

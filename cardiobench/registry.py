@@ -18,10 +18,10 @@ from typing import Any, Generic, TypeVar
 
 import pluggy
 
-from cardiobench import __version__, hookspecs, observers
-from cardiobench.errors import CardiobenchError, PluginError, bulleted, out_of_memory, unknown_name
+from cardiobench import __version__, hookspecs, model_sources, observers, sources
+from cardiobench.errors import CardiobenchError, PluginError, UnknownNameError, bulleted, out_of_memory, unknown_name
 from cardiobench.events import Events
-from cardiobench.specs import SPEC_KINDS, DatasetSpec, MetricSpec, ModelSpec, ReportedResult, TaskSpec, TrackerSpec, validate_spec_list
+from cardiobench.specs import SPEC_KINDS, DatasetSpec, MetricSpec, ModelSource, ModelSpec, ReportedResult, TaskSpec, TrackerSpec, validate_spec_list
 
 ENTRY_POINT_GROUP = "cardiobench"
 ENV_PLUGINS = "CARDIOBENCH_PLUGINS"
@@ -59,6 +59,8 @@ class Registry:
     metrics: dict[str, Registered[MetricSpec]] = field(default_factory=dict)
     reported_results: list[Registered[ReportedResult]] = field(default_factory=list)
     trackers: dict[str, Registered[TrackerSpec]] = field(default_factory=dict)
+    model_sources: dict[str, Registered[ModelSource]] = field(default_factory=dict)
+    sourced: dict[tuple[str, str], Registered[ModelSpec]] = field(default_factory=dict)
     events: Events = field(default_factory=lambda: Events(_manager(), {}))
 
     def task(self, name: str) -> TaskSpec:
@@ -67,8 +69,26 @@ class Registry:
     def dataset(self, name: str) -> DatasetSpec:
         return self._lookup("dataset", self.datasets, name)
 
-    def model(self, name: str) -> ModelSpec:
-        return self._lookup("model", self.models, name)
+    def model(self, name: str, task: str | None = None) -> ModelSpec:
+        """A registered model, or (given the ``task`` it is for) a model
+        named through a source, e.g. ``timm:convnext_atto``."""
+        if name in self.models or not model_sources.is_source_name(name):
+            try:
+                return self._lookup("model", self.models, name)
+            except UnknownNameError as exc:
+                raise UnknownNameError(f"{exc} Any library model works too, e.g. {', '.join(s.spec.example for s in self.model_sources.values())} (see: cardiobench list models).") from None
+        if task is None:
+            raise CardiobenchError(f"Model {name!r} comes from a model source; it is built for a task (give the task).")
+        if (name, task) not in self.sourced:
+            prefix, rest = model_sources.split(name)
+            source = self.model_sources.get(prefix)
+            if source is None and "." in prefix and "py" in self.model_sources:  # module.path:factory
+                source, rest = self.model_sources["py"], name
+            elif source is None:
+                raise unknown_name("model source", prefix, self.model_sources)
+            spec = model_sources.sourced_spec(name, rest, self.task(task), source.spec)
+            self.sourced[(name, task)] = Registered(_guard("models", spec, source.plugin), source.plugin)
+        return self.sourced[(name, task)].spec
 
     def metric(self, name: str) -> MetricSpec:
         return self._lookup("metric", self.metrics, name)
@@ -77,6 +97,8 @@ class Registry:
         return self._lookup("tracker", self.trackers, name)
 
     def plugin_of(self, kind: str, name: str) -> str:
+        if kind == "models" and name not in self.models:
+            return next(r.plugin for (n, _), r in self.sourced.items() if n == name)
         return getattr(self, kind)[name].plugin
 
     def plugin_version(self, plugin: str) -> str:
@@ -135,7 +157,7 @@ def load_registry(extra_plugins: Iterable[str] = (), environ: Mapping[str, str] 
     environ = os.environ if environ is None else environ
     manager = _manager()
     registry = Registry()
-    for name, observer in observers.builtin():
+    for name, observer in [*observers.builtin(), *sources.builtin()]:
         manager.register(observer, name=name)
         registry.plugins.append(PluginInfo(name, __version__, "built in", tuple(sorted(c.name for c in manager.get_hookcallers(observer) or []))))
     for name, plugin, version, origin in _discover(extra_plugins, environ):
@@ -167,7 +189,7 @@ def _manager() -> pluggy.PluginManager:
     return manager
 
 
-GUARDED = {"tasks": ("plots", "analysis", "preview"), "datasets": ("load", "check"), "models": ("build", "prepare")}
+GUARDED = {"tasks": ("plots", "analysis", "preview"), "datasets": ("load", "check"), "models": ("build", "prepare"), "model_sources": ("find",)}
 
 
 def _guarded(plugin: str, where: str, fn: Any) -> Any:

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from cardiobench import phases
+from cardiobench import model_sources, phases
 from cardiobench.engine.loop import Predictions
+from cardiobench.engine.weights import WeightsSource, sha256
 from cardiobench.evaluation import MetricValue
 from cardiobench.run_outputs import FoldResult
-from cardiobench.specs import MetricSpec
+from cardiobench.specs import Fold, MetricSpec, ModelSpec
 from cardiobench.tables import markdown
 
 
@@ -27,6 +29,29 @@ def test_items(predictions: Predictions) -> dict[str, Any]:
     if predictions.y_pred.ndim > 2:
         return {}
     return {"test_items": {"ids": predictions.ids, "y_true": predictions.y_true.tolist(), "y_pred": predictions.y_pred.tolist()}}
+
+
+def model_record(spec: ModelSpec, plugin: str, parameters: int, overrides: list[str]) -> dict[str, Any]:
+    """The record's ``model``: name, version, plugin, parameter count, and the
+    arguments the run set (``model.*`` overrides) with their short hash; a
+    sourced model's source and origin (e.g. its file's hash)."""
+    out: dict[str, Any] = {"name": spec.name, "version": spec.version, "plugin": plugin, "parameters": parameters}
+    args = model_sources.arguments(overrides)
+    out |= {"arguments": args, "arguments_hash": model_sources.arguments_hash(args)}
+    if spec.source:
+        out |= {"source": spec.source, "origin": spec.origin}
+    return out
+
+
+def provenance(request: Any, folds: list[Fold]) -> dict[str, Any]:
+    """Where the tested weights came from: ``trained`` here, ``fine-tuned``
+    from ``--weights``, or ``eval-only`` (``--weights`` tested as given), with
+    each fold's weights file hash."""
+    if not request.weights:
+        return {"kind": "trained"}
+    source = WeightsSource(Path(request.weights))
+    files = {fold.name: source.for_fold(fold.name, len(folds)) for fold in folds}
+    return {"kind": "eval-only" if request.eval_only else "fine-tuned", "weights": {name: {"file": path.name, "sha256": sha256(path)} for name, path in files.items()}}
 
 
 def mean_analysis(results: list[FoldResult]) -> dict[str, float]:

@@ -10,6 +10,7 @@ from cardiobench import config
 from cardiobench.engine import distributed, numerics
 from cardiobench.engine.seeding import derive_seed
 from cardiobench.errors import ConfigError
+from cardiobench.model_sources import missing_arguments, path_safe
 from cardiobench.registry import Registry
 from cardiobench.specs import ModelSpec, RunInfo, TaskSpec
 
@@ -28,6 +29,9 @@ class RunRequest:
     device: str = "auto"
     plugins: list[str] = field(default_factory=list)
     track: list[str] = field(default_factory=list)  # experiment trackers (--track); never part of the result
+    weights: str | None = None  # trained weights to start from: a file, or a folder with one per fold
+    eval_only: bool = False  # test the weights without training
+    reinit_mismatched: bool = False  # weights' keys missing or shaped differently keep the fresh initialisation
 
 
 @dataclass
@@ -45,7 +49,9 @@ class Resolved:
 
 def resolve(request: RunRequest, registry: Registry) -> Resolved:
     task = registry.task(request.task)
-    model = registry.model(request.model)
+    model = registry.model(request.model, task.name)
+    if request.eval_only and not request.weights:
+        raise ConfigError("--eval-only tests trained weights without training: give them with --weights FILE (or a folder with one file per fold).")
     if task.name not in model.tasks:
         served = ", ".join(sorted(m.name for m in registry.models_for(task.name))) or "none"
         raise ConfigError(f"Model {model.name!r} does not serve task {task.name!r} (it serves {', '.join(model.tasks)}). Models for {task.name!r}: {served}.")
@@ -56,6 +62,7 @@ def resolve(request: RunRequest, registry: Registry) -> Resolved:
     for metric in task.metrics:
         registry.metric(metric)
     resolved = config.resolve(task, model, request.preset, request.overrides)
+    missing_arguments(model, resolved.values["model"])
     distributed.per_rank_batch(int(resolved.values["train"]["batch_size"]), distributed.current())  # refused before anything is written
     numerics.configured(resolved.values)
     track = tuple(dict.fromkeys([*request.track, *resolved.values.get("track", [])]))
@@ -73,8 +80,8 @@ def check_request(request: RunRequest, registry: Registry) -> None:
 def request_name(request: RunRequest, key: str = "") -> str:
     """A stable directory name for ``request``: task, model, preset, seed and a
     hash of everything else that changes its result (data, overrides, ``key``)."""
-    identity = [request.dataset, request.data_root, sorted(request.overrides), key]
-    return f"{request.task}-{request.model}-{request.preset}-s{request.seed}-{derive_seed(*identity) % 16**8:08x}"
+    identity = [request.dataset, request.data_root, sorted(request.overrides), key] + ([request.weights, request.eval_only, request.reinit_mismatched] if request.weights else [])
+    return f"{request.task}-{path_safe(request.model)}-{request.preset}-s{request.seed}-{derive_seed(*identity) % 16**8:08x}"
 
 
 def preset_banner(resolved: config.ResolvedConfig) -> str:

@@ -23,23 +23,27 @@ from typing import Any
 import numpy as np
 import torch
 
-from cardiobench import atomic, config, phases, records
+from cardiobench import atomic, config, fold_model, phases, records
 from cardiobench.engine import devices, distributed, numerics, optim
 from cardiobench.engine.loop import (
     EpochLoader,
+    FitResult,
     Predictions,
     Selection,
     Trainer,
     collect,
 )
+from cardiobench.engine.weights import WeightsSource
 from cardiobench.engine.seeding import derive_seed, seed_everything
 from cardiobench.errors import CardiobenchError, ConfigError, out_of_memory
 from cardiobench.evaluation import MetricValue, fold_mean, per_class, score
+from cardiobench.model_check import blame_model
+from cardiobench.model_sources import path_safe
 from cardiobench.observers.logfile import append_line
 from cardiobench.paths import cache_dir
 from cardiobench.registry import Registry
 from cardiobench.run_outputs import FoldResult, pooled, predictions_frame, save_maps
-from cardiobench.run_record import mean_analysis, metric_dict, summary, test_items
+from cardiobench.run_record import mean_analysis, metric_dict, model_record, provenance, summary, test_items
 from cardiobench.run_request import (
     Resolved,
     RunRequest,
@@ -83,7 +87,7 @@ class RunLog:
 
 def _new_run_dir(runs_dir: Path, request: RunRequest) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = Path(runs_dir) / f"{stamp}-{request.task}-{request.model}-s{request.seed}"
+    base = Path(runs_dir) / f"{stamp}-{request.task}-{path_safe(request.model)}-s{request.seed}"
     run_dir, n = base, 1
     while run_dir.exists():
         n += 1
@@ -131,6 +135,8 @@ class _Run:
         self.device = distributed.device_for(devices.resolve_device(request.device), self.world)
         self.metrics: list[MetricSpec] = [registry.metric(m) for m in resolved.task.metrics]
         self.numerics = numerics.signature(numerics.configured(self.values)[0], self.device)
+        self.weights = fold_model.Weights(WeightsSource(Path(request.weights)), request.eval_only, request.reinit_mismatched) if request.weights else None
+        self.model_label = f"model {resolved.model.name!r} (plugin {registry.plugin_of('models', resolved.model.name)!r})"
 
     def fold(self, fold: Fold, index: int, bundle: DataBundle) -> FoldResult:
         done = self.run_dir / "folds" / f"{fold.name}.json"
@@ -141,7 +147,10 @@ class _Run:
         world = self.world
         seed = derive_seed(self.request.seed, "fold", fold.name) % 2**31
         seed_everything(seed)
-        model = devices.prepare_model(self.resolved.model.build(self.values, bundle.info), self.device, bool(train_cfg.get("channels_last", False)))
+        model = devices.prepare_model(fold_model.build(self.resolved.model, self.resolved.task, self.values, bundle.info), self.device, bool(train_cfg.get("channels_last", False)))
+        if self.weights is not None:
+            self.log(f"{self.info.fold_label(fold.name)}{self.weights.load(model, fold.name, len(bundle.folds)).line()}")
+        fold_model.check(model, self.resolved.task, fold, bundle.info, self.device, self.model_label)
         if world.parallel:  # same initial weights everywhere, but each process its own dropout draws
             torch.manual_seed(derive_seed(seed, "rank", world.rank) % 2**31)
         workers = train_cfg["num_workers"] if train_cfg["num_workers"] is not None else devices.default_workers(self.device)
@@ -161,9 +170,14 @@ class _Run:
             train_module=distributed.wrap(model, self.device, world, bool(train_cfg["sync_bn"]), bool(train_cfg["find_unused_parameters"])),
             on_epoch_end=lambda epoch, epochs, values, best: self.registry.events.emit("epoch_end", run=self.info, fold=fold.name, epoch=epoch, epochs=epochs, values=values, best=best),
         )
-        with phases.phase(f"{trainer.label}train"), self.memory_guard(fold, "training", "train.batch_size"):
-            fit = trainer.fit(train, val, int(train_cfg["epochs"]))
-        with phases.phase(f"{trainer.label}test"), self.memory_guard(fold, "testing", "eval.batch_size"):
+        if self.weights is not None and self.weights.eval_only:
+            fit = FitResult([], -1, 0.0, 0)
+            if world.main:
+                fold_model.keep_as_best(model, trainer.checkpoint_dir)
+        else:
+            with phases.phase(f"{trainer.label}train"), self.memory_guard(fold, "training", "train.batch_size"), blame_model(model, self.model_label):
+                fit = trainer.fit(train, val, int(train_cfg["epochs"]))
+        with phases.phase(f"{trainer.label}test"), self.memory_guard(fold, "testing", "eval.batch_size"), blame_model(model, self.model_label):
             preds, _, throughput = collect(model, test, self.device, bool(train_cfg["amp"]), "test", with_loss=False, joint=True, world=world)
         targets = bundle.train_targets[index] if bundle.train_targets else np.empty(0)
         analysis = self.analyse(model, fold) if world.main else {}
@@ -269,7 +283,7 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
         "run_id": run.run_dir.name,
         "task": {"name": task.name, "version": task.version, "plugin": run.registry.plugin_of("tasks", task.name)},
         "dataset": {"name": dataset.name, "version": dataset.version, "plugin": run.registry.plugin_of("datasets", dataset.name), "fingerprint": bundle.fingerprint, "source": bundle.source, "info": bundle.info},
-        "model": {"name": model_spec.name, "version": model_spec.version, "plugin": run.registry.plugin_of("models", model_spec.name), "parameters": results[0].parameters},
+        "model": model_record(model_spec, run.registry.plugin_of("models", model_spec.name), results[0].parameters, request.overrides),
         "preset": {"name": resolved.config.preset, "version": resolved.config.preset_version, "description": resolved.config.preset_description},
         "seed": request.seed,
         "request": {"overrides": list(request.overrides), "data_root": request.data_root},
@@ -289,6 +303,7 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
         "started_at": started,
         "finished_at": records.now(),
     }
+    record["provenance"] = provenance(request, bundle.folds)
     if baseline_record is not None:
         record["reference_baseline"] = baseline_record
     analysis = mean_analysis(results)

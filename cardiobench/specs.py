@@ -19,6 +19,8 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from cardiobench.contract import ModelContract
+
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._+-]*$")
 
 
@@ -168,7 +170,10 @@ class TaskSpec:
     over folds), writing any plots under ``out_dir``. ``groupings`` score
     predictions averaged over groups of items (e.g. per patient);
     ``checks`` are relations between the task's metrics that audit the
-    papers' reported numbers (:mod:`cardiobench.audit`).
+    papers' reported numbers (:mod:`cardiobench.audit`). ``contract`` says
+    what a model receives and returns (:class:`~cardiobench.contract.ModelContract`):
+    with it the core wraps bare networks, builds library models for the task
+    and checks every model on one batch before training.
     """
 
     name: str
@@ -188,6 +193,7 @@ class TaskSpec:
     analysis: Callable[[nn.Module, Fold, torch.device, Path], dict[str, float]] | None = None
     groupings: tuple[Grouping, ...] = ()
     checks: tuple[ConsistencyCheck, ...] = ()
+    contract: ModelContract | None = None
 
     def problems(self) -> list[str]:
         out = _name_problems("task", self.name) + _version_problems(self.version)
@@ -198,6 +204,8 @@ class TaskSpec:
             out.append(f"rank_metric {self.rank_metric!r} is not among metrics {list(self.metrics)}")
         if not (Path(self.presets_dir) / "defaults.yaml").is_file():
             out.append(f"presets_dir {self.presets_dir} has no defaults.yaml")
+        if self.contract is not None and not isinstance(self.contract, ModelContract):
+            out.append(f"contract must be a ModelContract, got {type(self.contract).__name__}")
         return out
 
 
@@ -239,7 +247,11 @@ class ModelSpec:
     (optional) runs before training as ``prepare(bundle, config, context)``
     with a :class:`~cardiobench.runner.StageContext`, may run recorded stages
     (e.g. train a segmenter) and returns the bundle the model trains on plus
-    facts for the run record.
+    facts for the run record. ``build`` may return a bare network: the core
+    completes it with the task's standard loss and decoding
+    (:mod:`cardiobench.task_models`). ``source`` and ``origin`` are set for
+    models a :class:`ModelSource` built (its prefix; e.g. a file's hash);
+    ``required`` names ``model.`` keys that have no default and must be set.
     """
 
     name: str
@@ -251,6 +263,9 @@ class ModelSpec:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     prepare: Callable[..., tuple[DataBundle, dict[str, Any]]] | None = None
+    source: str = ""
+    origin: str = ""
+    required: tuple[str, ...] = ()
 
     def problems(self) -> list[str]:
         out = _name_problems("model", self.name) + _version_problems(self.version)
@@ -259,6 +274,63 @@ class ModelSpec:
             out.append("tasks must name at least one task")
         if not callable(self.build):
             out.append("build must be a callable")
+        return out
+
+
+@dataclass(frozen=True)
+class SourcedModel:
+    """One model a :class:`ModelSource` found: its constructor's arguments
+    and how to build it.
+
+    ``parameters`` maps each argument a user may set (``--model-args``) to its
+    default (``None`` where the constructor has none, or none that YAML can
+    hold); ``required`` names those that must be set. ``create(contract,
+    args)`` returns an ``nn.Module`` for the task's (resolved) contract, bare
+    or complete, given only the arguments the user set. ``origin`` identifies
+    what was built beyond its name (e.g. a file's SHA-256), for the record.
+    """
+
+    parameters: Mapping[str, Any]
+    create: Callable[[ModelContract, Mapping[str, Any]], nn.Module]
+    required: tuple[str, ...] = ()
+    description: str = ""
+    origin: str = ""
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Models named ``<prefix>:<rest>``, resolved without a plugin per model
+    (e.g. ``timm:convnext_atto``).
+
+    ``find(rest, contract)`` returns a :class:`SourcedModel`, or raises a
+    ``CardiobenchError`` (an unknown name with did-you-mean, a missing
+    library with what to install, a model that cannot serve the contract).
+    ``example`` is a full name that works, shown by ``cardiobench list
+    models``; ``outputs`` and ``inputs`` list the contract output kinds and
+    input kinds (signal, image, video) it can serve.
+    """
+
+    prefix: str
+    description: str
+    example: str
+    find: Callable[[str, ModelContract], SourcedModel]
+    outputs: tuple[str, ...] = ("classes", "scalar", "mask")
+    install: str = ""
+    inputs: tuple[str, ...] = ("signal", "image", "video")
+
+    def serves(self, contract: ModelContract | None) -> bool:
+        """Whether this source can build models for a task with ``contract``."""
+        return contract is not None and contract.output in self.outputs and contract.kind in self.inputs
+
+    @property
+    def name(self) -> str:
+        return self.prefix
+
+    def problems(self) -> list[str]:
+        out = [] if isinstance(self.prefix, str) and re.match(r"^[a-z][a-z0-9_-]*$", self.prefix) else [f"prefix {self.prefix!r} must be lower-case letters, digits, _ and -"]
+        out += _text_problems(self, "description", "example")
+        if not callable(self.find):
+            out.append("find must be a callable")
         return out
 
 
@@ -378,6 +450,7 @@ SPEC_KINDS: dict[str, type] = {
     "metrics": MetricSpec,
     "reported_results": ReportedResult,
     "trackers": TrackerSpec,
+    "model_sources": ModelSource,
 }
 
 

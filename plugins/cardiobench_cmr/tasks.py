@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import default_collate
 
 from cardiobench import audit, plotting
+from cardiobench.contract import ModelContract
 from cardiobench.engine.loop import Predictions
 from cardiobench.evaluation import class_shares
 from cardiobench.specs import Fold, Grouping, TaskSpec
@@ -88,6 +89,7 @@ MYO_SEG = TaskSpec(
     analysis=mask_overlays,
     preview=plotting.grey_preview,
     checks=(audit.jaccard_dice_bound(), audit.unit_interval(("dice", "jaccard", "pixel-auc", "f1-per-slice"))),
+    contract=ModelContract("CHW", 1, "mask", "the myocardium (ACDC label 2)"),
 )
 
 DCM_CLS = TaskSpec(
@@ -107,4 +109,5 @@ DCM_CLS = TaskSpec(
     preview=plotting.grey_preview,
     groupings=(Grouping("patient", patient_of, ("auc", "accuracy")),),
     checks=(audit.accuracy_between_sensitivity_and_specificity(), audit.unit_interval(("auc", "accuracy", "sensitivity", "specificity"))),
+    contract=ModelContract("CHW", 1, "classes", "1 for DCM, 0 otherwise", classes=2),
 )

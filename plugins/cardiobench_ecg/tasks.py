@@ -6,6 +6,7 @@ from pathlib import Path
 
 
 from cardiobench import plotting
+from cardiobench.contract import ModelContract
 from cardiobench.engine.loop import Predictions
 from cardiobench.evaluation import class_shares
 from cardiobench.specs import TaskSpec
@@ -34,4 +35,5 @@ ECG_PVC_APB = TaskSpec(
     reference_baseline_name="training class prior",
     plots=roc_plot,
     analysis=analyse,
+    contract=ModelContract("CL", 2, "classes", "1 for PVC, 0 for APB", classes=2),
 )

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from cardiobench import atomic, config, phases, progress, records
+from cardiobench import atomic, config, fold_model, phases, progress, records
 from cardiobench.engine import checkpoint, devices, numerics
 from cardiobench.errors import CardiobenchError, ConfigError
 from cardiobench.paths import cache_dir
@@ -88,7 +88,7 @@ class Segmenter:
             )
         self.config = config.read_yaml(self.run_dir / "config.yaml")
         weights = self.run_dir / "checkpoints" / "official" / "best.pt"
-        model = registry.model(self.record["model"]["name"]).build(self.config, self.record["dataset"]["info"])
+        model = fold_model.build(registry.model(self.record["model"]["name"], SEG_TASK), registry.task(SEG_TASK), self.config, self.record["dataset"]["info"])
         model.load_state_dict(checkpoint.load(weights)["model"])
         with weights.open("rb") as f:
             self.weights_digest = hashlib.file_digest(f, "sha256").hexdigest()

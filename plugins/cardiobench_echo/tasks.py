@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from cardiobench import plotting
+from cardiobench.contract import ModelContract
 from cardiobench.engine.loop import Predictions
 from cardiobench.specs import TaskSpec
 from cardiobench_echo.echonet.frames import phase_of
@@ -55,6 +56,7 @@ LVEF = TaskSpec(
     reference_baseline_name="training-mean EF",
     plots=lambda preds, out: plotting.regression_plots(preds.y_true, preds.y_pred, out, "EF (%)"),
     preview=first_frame,
+    contract=ModelContract("CTHW", 3, "scalar", "left-ventricular ejection fraction", unit="EF %"),
 )
 
 LVEF_SEG = TaskSpec(
@@ -69,4 +71,5 @@ LVEF_SEG = TaskSpec(
     presets_dir=PRESETS / "lvef-seg",
     plots=segmentation_plots,
     subsets={"ed": lambda ids: phase_of(ids, "ED"), "es": lambda ids: phase_of(ids, "ES")},
+    contract=ModelContract("CHW", 3, "mask", "the traced left ventricle"),
 )

@@ -13,6 +13,7 @@ import torch
 from torch.utils.data import default_collate
 
 from cardiobench import plotting
+from cardiobench.contract import ModelContract
 from cardiobench.engine.loop import Predictions
 from cardiobench.evaluation import class_shares
 from cardiobench.specs import Fold, TaskSpec
@@ -80,4 +81,5 @@ FETAL_PLANES = TaskSpec(
     subsets={_subset_name(m): (lambda ids, m=m: machine_of(ids, m)) for m in MACHINES},
     analysis=timing,
     preview=plotting.grey_preview,
+    contract=ModelContract("CHW", 1, "classes", "the plane, in the order of the data's class names", classes=6),
 )

@@ -46,7 +46,7 @@ def build_resattnet56(config: Mapping[str, Any], info: Mapping[str, Any]) -> nn.
 
 def timm_builder(name: str) -> Builder:
     def build(config: Mapping[str, Any], info: Mapping[str, Any]) -> nn.Module:
-        return library.resnet(name) if name.startswith("resnet") else library.TimmClassifier(name)
+        return library.resnet(name) if name.startswith("resnet") else library.timm_classifier(name)
 
     return build
 

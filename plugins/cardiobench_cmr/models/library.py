@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from cardiobench.errors import ConfigError
+from cardiobench.task_models import ClassifierModel
 from cardiobench_cmr.models.heads import Classifier
 
 
@@ -42,15 +43,7 @@ def resnet(name: str, classes: int = 2) -> Classifier:
     return Classifier(features, features.out_channels, classes)
 
 
-class TimmClassifier(nn.Module):
-    """A whole timm classifier (VGG16 keeps its 4096-wide fully connected layers)."""
-
-    def __init__(self, name: str, classes: int = 2):
-        super().__init__()
-        self.net = timm.create_model(name, pretrained=False, in_chans=1, num_classes=classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
-
-    loss = Classifier.loss
-    predict = Classifier.predict
+def timm_classifier(name: str, classes: int = 2) -> ClassifierModel:
+    """A whole timm classifier (VGG16 keeps its 4096-wide fully connected
+    layers) with the core classifier's cross-entropy and softmax."""
+    return ClassifierModel(timm.create_model(name, pretrained=False, in_chans=1, num_classes=classes))

@@ -20,7 +20,7 @@ import polars as pl
 import torch
 import torch.nn.functional as F
 
-from cardiobench import atomic, config, localisation, plotting, records
+from cardiobench import atomic, config, fold_model, localisation, plotting, records
 from cardiobench.engine import checkpoint, devices, numerics
 from cardiobench.engine.loop import EpochLoader, collect
 from cardiobench.errors import CardiobenchError, ConfigError
@@ -43,7 +43,7 @@ class FinishedRun:
         self.values = config.read_yaml(self.run_dir / "config.yaml")
         numerics.apply(*numerics.configured(self.values))  # tested again with the kernels that made it
         self.task = registry.task(self.record["task"]["name"])
-        self.model_spec = registry.model(self.record["model"]["name"])
+        self.model_spec = registry.model(self.record["model"]["name"], self.task.name)
         self.dataset = registry.dataset(self.record["dataset"]["name"])
         self.device = devices.resolve_device(device)
 
@@ -56,7 +56,7 @@ class FinishedRun:
         return bundle
 
     def model(self, fold: str, bundle: DataBundle) -> torch.nn.Module:
-        model = self.model_spec.build(self.values, bundle.info)
+        model = fold_model.build(self.model_spec, self.task, self.values, bundle.info)
         model.load_state_dict(checkpoint.load(self.run_dir / "checkpoints" / fold / "best.pt")["model"])
         return devices.prepare_model(model, self.device, bool(self.values["train"].get("channels_last", False))).eval()
 
