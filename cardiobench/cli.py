@@ -61,6 +61,20 @@ def _parser() -> argparse.ArgumentParser:
     add_run_arguments(p)
     p.set_defaults(handler=_cmd_run, eval_only=True, resume=None)
 
+    p = sub.add_parser("score", parents=[common], help="score predictions made elsewhere on a task's test split", description="Score a predictions file (CSV in the predictions.csv form: fold, id, y_pred or score_0..score_n-1; NPZ with ids and y_pred for masks) with the task's metrics, intervals, baselines and plots; the record is marked external with the file's SHA-256. Get the test items with cardiobench export-split.")
+    add_data_arguments(p)
+    p.add_argument("--predictions", required=True, type=Path, metavar="FILE", help="the predictions file")
+    p.add_argument("--model-name", metavar="NAME", help="what the predictions' model is called in the record and tables (default: the file's name); recorded as external:NAME")
+    p.add_argument("--runs-dir", default="runs", type=Path, help="where run directories go (default: ./runs)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(handler=_cmd_score)
+
+    p = sub.add_parser("export-split", parents=[common], help="write a task's test items to plain files, to predict them elsewhere", description="Write each fold's test items (the model inputs as NPY, with manifest.csv of ids) so a model run anywhere predicts exactly this split; score its predictions with cardiobench score.")
+    add_data_arguments(p)
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="the folder to write (replaced whole)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(handler=_cmd_export_split)
+
     p = sub.add_parser("eval", parents=[common], help="re-test a finished run: corruption sweeps, class activation maps, attention maps, localisation", description="Test a finished run's best weights again under test-time corruption, draw class activation or attention maps, or localise objects from attention maps; results go to RUN_DIR/eval/.")
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     p.add_argument("--corrupt", metavar="NAME", help="test-time corruption, e.g. zero-pixels (replace that share of pixels with 0)")
@@ -176,6 +190,36 @@ def _start_or_resume(args: argparse.Namespace, registry: Registry) -> None:
         raise CardiobenchError("cardiobench run needs --task and --model (or --resume RUN_DIR). See: cardiobench list tasks; cardiobench list models --task T.")
     request = request_from(args)
     run(request, registry, runs_dir=args.runs_dir)
+
+
+def _require_task(args: argparse.Namespace, command: str) -> None:
+    if not args.task:
+        raise CardiobenchError(f"cardiobench {command} needs --task (see: cardiobench list tasks).")
+
+
+def _cmd_score(args: argparse.Namespace, registry: Registry) -> int:
+    _require_task(args, "score")
+    if args.no_progress:
+        set_progress(False)
+    request = request_from(args)
+    request.model = f"external:{args.model_name or args.predictions.stem}"
+    request.predictions = str(args.predictions.expanduser().resolve())
+    request.device = "cpu"
+    run(request, registry, runs_dir=args.runs_dir)
+    return 0
+
+
+def _cmd_export_split(args: argparse.Namespace, registry: Registry) -> int:
+    from cardiobench import api, export_split
+
+    _require_task(args, "export-split")
+    if args.no_progress:
+        set_progress(False)
+    bundle, _ = api.load_data(args.task, args.preset, args.seed, args.overrides, args.data_root, args.dataset, registry)
+    task = registry.task(args.task)
+    manifest, count = export_split.export(bundle, args.out.expanduser(), task.name, args.preset, args.dataset or task.default_dataset, task.contract, args.data_root)
+    print(f"wrote {count} test item(s) of {len(bundle.folds)} fold(s) to {manifest.parent} (manifest: {manifest}; see README.txt there)")
+    return 0
 
 
 def _cmd_eval(args: argparse.Namespace, registry: Registry) -> int:

@@ -32,6 +32,7 @@ class RunRequest:
     weights: str | None = None  # trained weights to start from: a file, or a folder with one per fold
     eval_only: bool = False  # test the weights without training
     reinit_mismatched: bool = False  # weights' keys missing or shaped differently keep the fresh initialisation
+    predictions: str | None = None  # predictions made elsewhere, scored instead of a model's (cardiobench score)
 
 
 @dataclass
@@ -50,6 +51,10 @@ class Resolved:
 def resolve(request: RunRequest, registry: Registry) -> Resolved:
     task = registry.task(request.task)
     model = registry.model(request.model, task.name)
+    if request.predictions and task.contract is None:
+        raise ConfigError(f"Task {task.name!r} declares no model contract, so outside predictions cannot be checked and scored for it.")
+    if request.predictions and not model.name.startswith("external:"):
+        raise ConfigError(f"Scored predictions are named external:NAME, not {model.name!r}.")
     if request.eval_only and not request.weights:
         raise ConfigError("--eval-only tests trained weights without training: give them with --weights FILE (or a folder with one file per fold).")
     if task.name not in model.tasks:
@@ -80,7 +85,7 @@ def check_request(request: RunRequest, registry: Registry) -> None:
 def request_name(request: RunRequest, key: str = "") -> str:
     """A stable directory name for ``request``: task, model, preset, seed and a
     hash of everything else that changes its result (data, overrides, ``key``)."""
-    identity = [request.dataset, request.data_root, sorted(request.overrides), key] + ([request.weights, request.eval_only, request.reinit_mismatched] if request.weights else [])
+    identity = [request.dataset, request.data_root, sorted(request.overrides), key] + ([request.weights, request.eval_only, request.reinit_mismatched] if request.weights else []) + ([request.predictions] if request.predictions else [])
     return f"{request.task}-{path_safe(request.model)}-{request.preset}-s{request.seed}-{derive_seed(*identity) % 16**8:08x}"
 
 

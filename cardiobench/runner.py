@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from cardiobench import atomic, config, fold_model, phases, records
+from cardiobench import atomic, config, external, fold_model, phases, records
 from cardiobench.engine import devices, distributed, numerics, optim
 from cardiobench.engine.loop import (
     EpochLoader,
@@ -136,6 +136,7 @@ class _Run:
         self.metrics: list[MetricSpec] = [registry.metric(m) for m in resolved.task.metrics]
         self.numerics = numerics.signature(numerics.configured(self.values)[0], self.device)
         self.weights = fold_model.Weights(WeightsSource(Path(request.weights)), request.eval_only, request.reinit_mismatched) if request.weights else None
+        self.external: external.External | None = None
         self.model_label = f"model {resolved.model.name!r} (plugin {registry.plugin_of('models', resolved.model.name)!r})"
 
     def fold(self, fold: Fold, index: int, bundle: DataBundle) -> FoldResult:
@@ -143,6 +144,10 @@ class _Run:
         if done.exists():
             self.log(f"fold {fold.name}: already finished, reusing {done}")
             return FoldResult.load(done)
+        if self.external is not None:  # predictions made elsewhere: nothing to train or test
+            preds = self.external.per_fold[fold.name]
+            targets = bundle.train_targets[index] if bundle.train_targets else np.empty(0)
+            return FoldResult(fold.name, preds, 0, [], 0.0, 0, 0.0, _baseline_predictions(self.resolved.task, targets, preds), 0, {})
         train_cfg, eval_cfg = self.values["train"], self.values["eval"]
         world = self.world
         seed = derive_seed(self.request.seed, "fold", fold.name) % 2**31
@@ -303,7 +308,7 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
         "started_at": started,
         "finished_at": records.now(),
     }
-    record["provenance"] = provenance(request, bundle.folds)
+    record["provenance"] = run.external.record() if run.external else provenance(request, bundle.folds)
     if baseline_record is not None:
         record["reference_baseline"] = baseline_record
     analysis = mean_analysis(results)
@@ -385,6 +390,11 @@ def _prepare(request: RunRequest, registry: Registry, resolved: Resolved, runs_d
     with distributed.main_first(distributed.current()), phases.phase("data"):  # rank 0 fills the caches, the others read them
         bundle = dataset.load(DataRequest(request.task, root, resolved.config.values, request.seed))
     stages: dict[str, Any] = {}
+    if request.weights:  # a file for every fold, before a run directory exists
+        for fold in bundle.folds:
+            WeightsSource(Path(request.weights)).for_fold(fold.name, len(bundle.folds))
+    if request.predictions:  # checked whole before a run directory exists
+        stages["external"] = external.load(Path(request.predictions), bundle, resolved.task.contract, int(resolved.config.values["eval"]["batch_size"]))
     if resolved.model.prepare is not None:
         with registry.events.requesting(resolved.track):  # a stage tracks where its owner does
             bundle, stages = resolved.model.prepare(bundle, resolved.config.values, StageContext(request, registry, runs_dir, resolved.info(request)))
@@ -400,6 +410,7 @@ class Interrupted(CardiobenchError):
 def _start(request: RunRequest, registry: Registry, resolved: Resolved, run_dir: Path, started: str, prepared: tuple[DataBundle, dict[str, Any]], wall_start: float) -> RunOutcome:
     bundle, stages = prepared
     run = _Run(request, registry, resolved, run_dir, resolved.info(request, run_dir, tuple(fold.name for fold in bundle.folds)))
+    run.external = stages.pop("external", None)
     run.log(f"data: {bundle.source} (fingerprint {bundle.fingerprint[:12]}, {len(bundle.folds)} fold(s))")
     run.log(f"numerics: {numerics.describe(run.numerics)}")
     try:
