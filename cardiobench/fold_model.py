@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 from torch.utils.data import default_collate
 
 from cardiobench import task_models
-from cardiobench.engine import checkpoint, devices
+from cardiobench.engine import checkpoint
 from cardiobench.engine.weights import LoadReport, WeightsSource, load_into
 from cardiobench.errors import PluginError
 from cardiobench.model_check import check_model
@@ -50,10 +49,12 @@ def first_batch(fold: Fold, size: int = 2) -> dict[str, Any]:
     return default_collate([items[i] for i in range(min(size, len(items)))])
 
 
-def check(model: nn.Module, task: TaskSpec, fold: Fold, info: Mapping[str, Any], device: torch.device, who: str) -> None:
-    """One batch through the model against the task's contract (if it declares one)."""
+def check(model: nn.Module, task: TaskSpec, fold: Fold, info: Mapping[str, Any], who: str) -> None:
+    """One batch through a freshly built model, on the CPU, against the task's
+    contract (if it declares one); the fold's own model is built again after,
+    from its own seed, so training is unchanged."""
     if task.contract is not None:
-        check_model(model, devices.to_device(first_batch(fold), device), task.contract.resolved(info), task.name, who)
+        check_model(model, first_batch(fold), task.contract.resolved(info), task.name, who)
 
 
 def keep_as_best(model: nn.Module, folder: Path) -> None:

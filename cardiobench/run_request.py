@@ -43,6 +43,10 @@ class Resolved:
     config: config.ResolvedConfig
     track: tuple[str, ...] = ()
 
+    def model_label(self, registry: Registry) -> str:
+        """``model 'x' (plugin 'y')``: whom a model's failure is blamed on."""
+        return f"model {self.model.name!r} (plugin {registry.plugin_of('models', self.model.name)!r})"
+
     def info(self, request: RunRequest, run_dir: Path | None = None, folds: tuple[str, ...] = ()) -> RunInfo:
         """What run events say about this run."""
         return RunInfo(self.task.name, self.model.name, request.seed, self.config.preset, self.config.values, run_dir, folds, self.track)

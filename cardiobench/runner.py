@@ -38,8 +38,7 @@ from cardiobench.engine.seeding import derive_seed, seed_everything
 from cardiobench.errors import CardiobenchError, ConfigError, out_of_memory
 from cardiobench.evaluation import MetricValue, fold_mean, per_class, score
 from cardiobench.model_check import blame_model
-from cardiobench.model_sources import path_safe
-from cardiobench.observers.logfile import append_line
+from cardiobench.run_dirs import CONFIG_FILE, RUN_FILE, RunLog, fixed_run_dir, new_run_dir
 from cardiobench.paths import cache_dir
 from cardiobench.registry import Registry
 from cardiobench.run_outputs import FoldResult, pooled, predictions_frame, save_maps
@@ -61,46 +60,11 @@ from cardiobench.specs import (
     parameter_count,
 )
 
-RUN_FILE = "run.json"
-CONFIG_FILE = "config.yaml"
-
-
 @dataclass
 class RunOutcome:
     run_dir: Path
     record: dict[str, Any]
     reused: bool = False  # finished before this call (a shared stage, a finished sweep point)
-
-
-class RunLog:
-    """Prints a line and appends it to the run's ``log.txt``."""
-
-    def __init__(self, path: Path | None = None, echo: bool = True):
-        self.path, self.echo = path, echo
-
-    def __call__(self, message: str) -> None:
-        if self.echo:
-            print(message, flush=True)
-        if self.path is not None:
-            append_line(self.path, message)
-
-
-def _new_run_dir(runs_dir: Path, request: RunRequest) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = Path(runs_dir) / f"{stamp}-{request.task}-{path_safe(request.model)}-s{request.seed}"
-    run_dir, n = base, 1
-    while run_dir.exists():
-        n += 1
-        run_dir = base.with_name(f"{base.name}-{n}")
-    run_dir.mkdir(parents=True)
-    return run_dir
-
-
-def _fixed_run_dir(run_dir: Path) -> Path:
-    if (run_dir / RUN_FILE).exists():
-        raise CardiobenchError(f"{run_dir} already holds a run; resume it with cardiobench run --resume {run_dir}.")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return run_dir
 
 
 def _selection(registry: Registry, task: TaskSpec, select_by: str) -> Selection:
@@ -137,7 +101,6 @@ class _Run:
         self.numerics = numerics.signature(numerics.configured(self.values)[0], self.device)
         self.weights = fold_model.Weights(WeightsSource(Path(request.weights)), request.eval_only, request.reinit_mismatched) if request.weights else None
         self.external: external.External | None = None
-        self.model_label = f"model {resolved.model.name!r} (plugin {registry.plugin_of('models', resolved.model.name)!r})"
 
     def fold(self, fold: Fold, index: int, bundle: DataBundle) -> FoldResult:
         done = self.run_dir / "folds" / f"{fold.name}.json"
@@ -155,7 +118,6 @@ class _Run:
         model = devices.prepare_model(fold_model.build(self.resolved.model, self.resolved.task, self.values, bundle.info), self.device, bool(train_cfg.get("channels_last", False)))
         if self.weights is not None:
             self.log(f"{self.info.fold_label(fold.name)}{self.weights.load(model, fold.name, len(bundle.folds)).line()}")
-        fold_model.check(model, self.resolved.task, fold, bundle.info, self.device, self.model_label)
         if world.parallel:  # same initial weights everywhere, but each process its own dropout draws
             torch.manual_seed(derive_seed(seed, "rank", world.rank) % 2**31)
         workers = train_cfg["num_workers"] if train_cfg["num_workers"] is not None else devices.default_workers(self.device)
@@ -180,9 +142,9 @@ class _Run:
             if world.main:
                 fold_model.keep_as_best(model, trainer.checkpoint_dir)
         else:
-            with phases.phase(f"{trainer.label}train"), self.memory_guard(fold, "training", "train.batch_size"), blame_model(model, self.model_label):
+            with phases.phase(f"{trainer.label}train"), self.memory_guard(fold, "training", "train.batch_size"), blame_model(model, self.resolved.model_label(self.registry)):
                 fit = trainer.fit(train, val, int(train_cfg["epochs"]))
-        with phases.phase(f"{trainer.label}test"), self.memory_guard(fold, "testing", "eval.batch_size"), blame_model(model, self.model_label):
+        with phases.phase(f"{trainer.label}test"), self.memory_guard(fold, "testing", "eval.batch_size"), blame_model(model, self.resolved.model_label(self.registry)):
             preds, _, throughput = collect(model, test, self.device, bool(train_cfg["amp"]), "test", with_loss=False, joint=True, world=world)
         targets = bundle.train_targets[index] if bundle.train_targets else np.empty(0)
         analysis = self.analyse(model, fold) if world.main else {}
@@ -390,14 +352,17 @@ def _prepare(request: RunRequest, registry: Registry, resolved: Resolved, runs_d
     with distributed.main_first(distributed.current()), phases.phase("data"):  # rank 0 fills the caches, the others read them
         bundle = dataset.load(DataRequest(request.task, root, resolved.config.values, request.seed))
     stages: dict[str, Any] = {}
-    if request.weights:  # a file for every fold, before a run directory exists
-        for fold in bundle.folds:
-            WeightsSource(Path(request.weights)).for_fold(fold.name, len(bundle.folds))
     if request.predictions:  # checked whole before a run directory exists
         stages["external"] = external.load(Path(request.predictions), bundle, resolved.task.contract, int(resolved.config.values["eval"]["batch_size"]))
     if resolved.model.prepare is not None:
         with registry.events.requesting(resolved.track):  # a stage tracks where its owner does
             bundle, stages = resolved.model.prepare(bundle, resolved.config.values, StageContext(request, registry, runs_dir, resolved.info(request)))
+    if not request.predictions:  # bad weights and a model that breaks the task's contract stop here, before a run directory exists
+        with phases.phase("model check"):
+            model = fold_model.build(resolved.model, resolved.task, resolved.config.values, bundle.info)
+            for fold in bundle.folds if request.weights else []:
+                fold_model.Weights(WeightsSource(Path(request.weights)), request.eval_only, request.reinit_mismatched).load(model, fold.name, len(bundle.folds))
+            fold_model.check(model, resolved.task, bundle.folds[0], bundle.info, resolved.model_label(registry))
     return bundle, stages
 
 
@@ -436,7 +401,7 @@ def _run(request: RunRequest, registry: Registry, runs_dir: Path, run_dir: Path 
     prepared = _prepare(request, registry, resolved, runs_dir)
     world = distributed.current()
     if world.main:
-        run_dir = _fixed_run_dir(Path(run_dir)) if run_dir is not None else _new_run_dir(runs_dir, request)
+        run_dir = fixed_run_dir(Path(run_dir)) if run_dir is not None else new_run_dir(runs_dir, request)
     run_dir = distributed.from_main(run_dir, world)
     if world.main:
         atomic.write_text(run_dir / RUN_FILE, json.dumps({"request": asdict(request), "preset": {"name": resolved.config.preset, "version": resolved.config.preset_version, "description": resolved.config.preset_description}, "sources": resolved.config.sources, "started_at": started}, indent=2))

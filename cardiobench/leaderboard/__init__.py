@@ -16,6 +16,7 @@ from typing import Any
 from cardiobench import atomic, plotting, records
 from cardiobench.errors import CardiobenchError
 from cardiobench.leaderboard import admission, tables
+from cardiobench.leaderboard.protocol import row_label
 from cardiobench.leaderboard.reproduction import Comparison, comparison_table, failure_message, reproduce
 from cardiobench.leaderboard.store import LEDGER, Identity, Store, Table, data_name
 from cardiobench.paths import cache_dir
@@ -123,7 +124,8 @@ def submit(store: Store, registry: Registry, run_dirs: list[Path]) -> list[Path]
         task = registry.task(record["task"]["name"]).name
         existing = on_board.setdefault(task, store.records(task))
         if any(records.dumps(r) == records.dumps(record) for r in existing):
-            continue  # this very record landed before (e.g. a submission cut short): nothing to add, the rebuild still runs
+            print(f"{record['run_id']} is already on the board (unchanged); not added again")
+            continue  # e.g. a submission cut short: nothing to add, the rebuild still runs
         _admit(record, existing)
         existing.append(record)
         accepted.append(record)
@@ -143,9 +145,9 @@ def _admit(record: dict[str, Any], existing: list[dict[str, Any]]) -> None:
     peers = _table_of(existing, record)
     if any(r["run_id"] == record["run_id"] for r in existing):
         raise CardiobenchError(f"Run {record['run_id']} is already on the leaderboard.")
-    twin = next((r for r in peers if r["model"]["name"] == record["model"]["name"] and r["seed"] == record["seed"] and Identity.of(r) == Identity.of(record)), None)
+    twin = next((r for r in peers if row_label(r) == row_label(record) and r["seed"] == record["seed"] and Identity.of(r) == Identity.of(record)), None)
     if twin:
-        raise CardiobenchError(f"The table already holds {record['model']['name']} seed {record['seed']} (run {twin['run_id']}); submit another seed or remove that record first.")
+        raise CardiobenchError(f"The table already holds {row_label(record)} seed {record['seed']} (run {twin['run_id']}); submit another seed or remove that record first.")
     if peers:
         fingerprints = {r["dataset"]["fingerprint"] for r in peers}
         if record["dataset"]["fingerprint"] not in fingerprints:

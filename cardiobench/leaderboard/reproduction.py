@@ -26,6 +26,8 @@ from typing import Any
 import polars as pl
 
 from cardiobench.engine import numerics
+from cardiobench.errors import CardiobenchError
+from cardiobench.leaderboard.protocol import row_label
 from cardiobench.leaderboard.store import Store, Table
 from cardiobench.registry import Registry
 from cardiobench.runner import RunRequest, run
@@ -89,7 +91,7 @@ def _newest_tables(store: Store, task: str, preset: str, notes: list[str]) -> li
 
 def _spread(table: Table, record: dict[str, Any], metric: str) -> tuple[float, float] | None:
     """The range of ``metric`` over the seeds of ``record``'s row (None for one seed)."""
-    values = [r["metrics"][metric]["value"] for r in table.records if r["model"]["name"] == record["model"]["name"] and metric in r["metrics"]]
+    values = [r["metrics"][metric]["value"] for r in table.records if row_label(r) == row_label(record) and metric in r["metrics"]]
     values = [v for v in values if v is not None]
     return (min(values), max(values)) if len(values) > 1 else None
 
@@ -111,6 +113,25 @@ def _how(record: dict[str, Any], again: dict[str, Any]) -> tuple[bool, str]:
     return False, f"recorded with {numerics.describe(recorded)}; re-run with {numerics.describe(now)}: another signature, {statistically}"
 
 
+def _check_plugins(store: Store, registry: Registry, tasks: list[str], preset: str) -> str:
+    """The plugins the ``preset`` records of ``tasks`` were made with, checked
+    loaded before anything runs; a note naming them (with versions)."""
+    needed: dict[str, set[str]] = {}
+    for task_name in tasks:
+        for record in store.records(task_name) if task_name in store.native_tasks() else []:
+            if record["preset"]["name"] == preset:
+                for part in ("task", "model", "dataset"):
+                    needed.setdefault(record[part]["plugin"], set()).add(record["environment"].get("plugins", {}).get(record[part]["plugin"], "?"))
+    loaded = {p.name: p.version for p in registry.plugins}
+    missing = sorted(p for p in needed if p not in loaded and p != "__main__")
+    if missing:
+        raise CardiobenchError(
+            f"The {preset!r} records need plugin(s) that are not loaded: {', '.join(f'{p} (recorded {sorted(needed[p])[0]})' for p in missing)}. "
+            f"Install them, or load a module with {' '.join(f'--plugin {p}' for p in missing)}."
+        )
+    return "plugins these records need: " + ", ".join(f"{p} {loaded[p]} (recorded {', '.join(sorted(needed[p]))})" for p in sorted(needed) if p in loaded)
+
+
 def reproduce(store: Store, registry: Registry, task: str | None, preset: str, runs_dir: Path | None = None, device: str = "cpu") -> tuple[list[Comparison], list[str]]:
     """Re-run every record of the newest version of each ``preset`` table
     (older versions are history: their data or protocol identity is not the
@@ -119,12 +140,18 @@ def reproduce(store: Store, registry: Registry, task: str | None, preset: str, r
     comparisons, notes = [], []
     how: Counter[str] = Counter()
     scratch = Path(runs_dir) if runs_dir else Path(tempfile.mkdtemp(prefix="cardiobench-reproduce-"))
-    for task_name in [task] if task else store.tasks():
+    tasks = [task] if task else store.tasks()
+    notes.append(_check_plugins(store, registry, tasks, preset))
+    for task_name in tasks:
         spec = registry.task(task_name)
         for table in _newest_tables(store, task_name, preset, notes):
             for record in table.records:
                 if record["task"]["version"] != spec.version:
                     notes.append(f"{record['run_id']}: task version {record['task']['version']} is not the current {spec.version}; skipped")
+                    continue
+                kind = (record.get("provenance") or {"kind": "trained"})["kind"]
+                if kind != "trained":
+                    notes.append(f"{record['run_id']}: its model was not trained in the run ({kind}: the weights or predictions are not committed); skipped")
                     continue
                 request = RunRequest(
                     task=task_name,

@@ -30,6 +30,7 @@ from cardiobench.data.generated import worker_pool
 from cardiobench.errors import CardiobenchError
 from cardiobench.engine.loop import Predictions
 from cardiobench.leaderboard import reproduce_hint, parameter_figure, tables
+from cardiobench.leaderboard.protocol import row_label
 from cardiobench.leaderboard.store import Store, Table
 from cardiobench.registry import Registry
 from cardiobench.specs import MetricSpec, TaskSpec
@@ -179,7 +180,7 @@ class _Builder:
         reported, notes = self._reported(task, table, metrics)
         by_model: dict[str, list[dict[str, Any]]] = {}
         for record in table.records:
-            by_model.setdefault(record["model"]["name"], []).append(record)
+            by_model.setdefault(row_label(record), []).append(record)
         for row in reproduced:
             row["cells"] = {m.name: tables.cell(row, m.name) for m in metrics}
             row["runs"] = [{"seed": r["seed"], "href": f"runs/{r['run_id']}.html"} for r in sorted(by_model[row["model"]], key=lambda r: r["seed"])]

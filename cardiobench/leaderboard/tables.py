@@ -14,6 +14,7 @@ import polars as pl
 
 from cardiobench.engine import numerics
 from cardiobench.evaluation import MetricValue, bootstrap_draws, fold_mean, on_rows, safe_value
+from cardiobench.leaderboard.protocol import describe, row_label
 from cardiobench.leaderboard.store import Table
 from cardiobench.registry import Registry
 from cardiobench.audit import Violation, audit
@@ -79,10 +80,11 @@ def reproduced_rows(table: Table, metrics: list[MetricSpec], intervals: bool = T
     """One row per model: mean and sd over seeds, and (``intervals``) the bootstrap CI (:func:`pooled_ci`)."""
     by_model: dict[str, list[dict[str, Any]]] = {}
     for record in table.records:
-        by_model.setdefault(record["model"]["name"], []).append(record)
+        by_model.setdefault(row_label(record), []).append(record)
     rows = []
     for model, group in sorted(by_model.items()):
-        row: dict[str, Any] = {"model": model, "parameters": group[0]["model"]["parameters"], "seeds": len(group)}
+        plugin = group[0]["model"]["plugin"]
+        row: dict[str, Any] = {"model": model, "plugin": f"{plugin} {group[0]['environment'].get('plugins', {}).get(plugin, '')}".strip(), "protocol_notes": describe(group[0]), "parameters": group[0]["model"]["parameters"], "seeds": len(group)}
         for metric in metrics:
             values = np.array([r["metrics"][metric.name]["value"] for r in group], dtype=np.float64)
             low, high = pooled_ci(group, metric) if intervals else (None, None)
@@ -177,12 +179,15 @@ def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list
         "",
     ]
     rows = [
-        {"rank": r["rank"], "model": r["model"], "params": f"{r['parameters'] / 1e6:.2f}M", "seeds": r["seeds"]}
+        {"rank": r["rank"], "model": r["model"], "plugin": r["plugin"], "params": f"{r['parameters'] / 1e6:.2f}M", "seeds": r["seeds"]}
         | {m.name: cell(r, m.name) for m in metrics}
         | {"cardiobench": r["cardiobench"], "date": r["date"]}
         for r in reproduced
     ]
     lines.append(markdown(pl.DataFrame(rows)))
+    labelled = [f"`{r['model']}`: {r['protocol_notes']}" for r in reproduced if r["protocol_notes"]]
+    if labelled:
+        lines += ["", "Rows in brackets follow another protocol than the preset's plain one and are never averaged with it: " + "; ".join(labelled) + "."]
     joint = sorted({(r["model"]["name"], r["joint_of"]) for r in table.records if "joint_of" in r})
     if joint:
         lines += ["", "Multi-task rows: " + "; ".join(f"`{model}` is scored by its {table.task} head in its `{of}` runs (one model, one training, both tasks)" for model, of in joint) + "."]
