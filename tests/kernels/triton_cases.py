@@ -15,7 +15,7 @@ from tests.kernels.cases import all_cases, gate_inputs
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 DTYPES = [torch.float32, torch.bfloat16] if DEVICE == "cuda" else [torch.float32]
-CASES = all_cases("triton", DEVICE, DTYPES)
+CASES = all_cases("triton", DEVICE, DTYPES, interpreted=DEVICE == "cpu")
 
 
 @pytest.fixture(autouse=True)
