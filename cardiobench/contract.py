@@ -131,6 +131,16 @@ def predict_problems(contract: ModelContract, batch_input: torch.Tensor, predict
     return []
 
 
+def forward_problems(contract: ModelContract, batch_input: torch.Tensor, outputs: Any) -> list[str]:
+    """What is wrong with a completed bare network's output (after the core's
+    reshaping: (B,) values, (B, n) logits, (B, H, W) mask logits), if anything."""
+    expected = expected_predict_shape(contract, batch_input)
+    shape = tuple(outputs.shape) if isinstance(outputs, torch.Tensor) else type(outputs).__name__
+    if shape != expected:
+        return [f"a bare network must return {contract.bare_text().replace('(B', f'({expected[0]}')} for this task; it returned {shape}"]
+    return []
+
+
 def loss_problems(loss: Any) -> list[str]:
     """What is wrong with ``loss``'s output, if anything: it must be a finite scalar tensor."""
     if not isinstance(loss, torch.Tensor):

@@ -72,6 +72,8 @@ def resolve(request: RunRequest, registry: Registry) -> Resolved:
         registry.metric(metric)
     resolved = config.resolve(task, model, request.preset, request.overrides)
     missing_arguments(model, resolved.values["model"])
+    if int(resolved.values["train"]["epochs"]) < 1 and not request.eval_only and not request.predictions:
+        raise ConfigError("train.epochs must be at least 1. To test trained weights without training, use: cardiobench evaluate --weights FILE (or run --eval-only).")
     distributed.per_rank_batch(int(resolved.values["train"]["batch_size"]), distributed.current())  # refused before anything is written
     numerics.configured(resolved.values)
     track = tuple(dict.fromkeys([*request.track, *resolved.values.get("track", [])]))
