@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from cardiobench import records
+from cardiobench.errors import PluginError
 from cardiobench.leaderboard import build, submit, write
 from cardiobench.leaderboard.store import Store
 from tests.conftest import cli
@@ -207,3 +208,33 @@ def test_each_task_page_shows_its_contract_as_the_code_declares_it() -> None:
     for task, page in pages.items():
         table = cli("list", "tasks", "--contract", "--task", task).out.split("\n", 2)[2].strip()
         assert table in (REPO / "docs" / page).read_text(), f"docs/{page} lacks the current contract table of {task}"
+
+
+@pytest.mark.parametrize(
+    "task, model, args, shape",
+    [
+        ("lvef-seg", "torchvision:lraspp_mobilenet_v3_large", {}, (3, 32, 32)),
+        ("dcm-cls", "monai:DenseNet121", {}, (1, 32, 32)),
+        ("myo-seg", "smp:Unet:resnet18", {"encoder_depth": 3, "decoder_channels": [32, 16, 8]}, (1, 32, 32)),
+        ("ecg-pvc-apb", "monai:UNet", {"channels": [4, 8], "strides": [2]}, (2, 64)),
+    ],
+)
+def test_library_models_meet_their_tasks_contract_on_one_batch(task: str, model: str, args: dict, shape: tuple, registry) -> None:
+    """Built and checked like a run's model, without training (smp only where it is installed)."""
+    import torch
+
+    from cardiobench import config
+    from cardiobench.fold_model import build
+    from cardiobench.model_check import check_model
+
+    if model.startswith("smp:"):
+        pytest.importorskip("segmentation_models_pytorch")
+    spec, task_spec = registry.model(model, task), registry.task(task)
+    values = config.resolve(task_spec, spec, "ci", [f"model.{k}={v}" for k, v in args.items()]).values
+    net = build(spec, task_spec, values, {"classes": ["a", "b"]} if task_spec.contract.output == "classes" else {})
+    batch = {"input": torch.randn(2, *shape), "target": torch.zeros(2, *shape[1:]) if task_spec.contract.output == "mask" else torch.zeros(2, dtype=torch.long), "id": ["a", "b"]}
+    if task == "ecg-pvc-apb":  # a segmentation network on a classification task breaks its contract, named before training
+        with pytest.raises(PluginError, match="a bare network must return"):
+            check_model(net, batch, task_spec.contract.resolved({}), task, model)
+        return
+    check_model(net, batch, task_spec.contract.resolved({"classes": ["a", "b"]}), task, model)
