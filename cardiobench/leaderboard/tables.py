@@ -243,6 +243,11 @@ every `ci`-preset record with `cardiobench leaderboard reproduce --preset ci`.
   could alter results; the build then refuses to mix old and new records in one table.
 - Reproduced rows are ranked by the task's ranking metric; the papers' reported rows are
   shown apart, labelled with table and citation, and never ranked against them.
+- A row is one protocol: records average into it only when model, model arguments,
+  result-changing `--set` overrides and weights provenance (trained in the run, fine-tuned or
+  evaluated from given weights, outside predictions) agree; any other record gets its own
+  row, labelled with what differs (`[args ...]`, `[--set ...]`, `[eval-only ...]`) and
+  spelled out under the table. Each row names the plugin (and version) that made it.
 - `cardiobench leaderboard submit RUN_DIR...` adds runs' records (all or none) after
   validating them and refusing duplicates and records whose code version or data fingerprint differ from the
   table's; `cardiobench leaderboard reproduce --task T --preset ci` re-runs records and
