@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
 import io
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from cardiobench.errors import ConfigError
 from cardiobench.registry import Registered, Registry, load_registry
 from cardiobench.run_request import RunRequest
 from cardiobench.runner import run as run_request
+from cardiobench.sources import signature
 from cardiobench.specs import DataBundle, DataRequest, ModelSpec
 
 ModelLike = str | nn.Module | Callable[..., nn.Module]
@@ -105,15 +107,19 @@ def _model_name(registry: Registry, task: str, model: ModelLike) -> str:
         return model
     label = type(model).__name__ if isinstance(model, nn.Module) else getattr(model, "__name__", "factory")
     name = f"python:{label}"
+    defaults: dict[str, Any] = {}
     if isinstance(model, nn.Module):
         build: Callable[[Mapping[str, Any], Mapping[str, Any]], nn.Module] = lambda values, info: copy.deepcopy(model)  # noqa: E731 - the same initial weights in every fold
     else:
         contract = registry.task(task).contract
+        first = next(iter(inspect.signature(model).parameters), None)
+        defaults, _ = signature.parameters(model, {first} if first else set())
 
         def build(values: Mapping[str, Any], info: Mapping[str, Any]) -> nn.Module:
-            return model(contract.resolved(info) if contract else None, **{k: v for k, v in values["model"].items() if v is not None})
+            given = {k: v for k, v in values["model"].items() if v != defaults.get(k)}
+            return model(contract.resolved(info) if contract else None, **given)
 
-    spec = ModelSpec(name, 1, f"{label}, given from Python", "given from Python", (task,), build, sections={"objective": {"loss": None}}, source="python", origin=f"{getattr(model, '__module__', '')}.{label}")
+    spec = ModelSpec(name, 1, f"{label}, given from Python", "given from Python", (task,), build, defaults, sections={"objective": {"loss": None}}, source="python", origin=f"{getattr(model, '__module__', '')}.{label}")
     registry.sourced[(name, task)] = Registered(spec, "__main__")
     return name
 

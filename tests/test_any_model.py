@@ -238,3 +238,33 @@ def test_library_models_meet_their_tasks_contract_on_one_batch(task: str, model:
             check_model(net, batch, task_spec.contract.resolved({}), task, model)
         return
     check_model(net, batch, task_spec.contract.resolved({"classes": ["a", "b"]}), task, model)
+
+
+def test_weights_load_from_every_common_checkpoint_format_and_refuse_pickles(tmp_path: Path) -> None:
+    """A completed bare network (keys ``net.*``) from: its own state dict, a
+    DDP one (``module.``), a timm/Lightning-style ``state_dict`` with a ``model.``
+    prefix, a cardiobench checkpoint; a full pickle is refused unexecuted."""
+    import torch
+    from torch import nn
+
+    from cardiobench.engine.weights import load_into
+    from cardiobench.task_models import ClassifierModel
+
+    torch.manual_seed(0)
+    trained = ClassifierModel(nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2)))
+    bare = {k.removeprefix("net."): v for k, v in trained.state_dict().items()}
+    formats = {
+        "bare.pt": bare,
+        "ddp.pt": {f"module.{k}": v for k, v in bare.items()},
+        "lightning.ckpt": {"state_dict": {f"model.{k}": v for k, v in trained.state_dict().items()}, "epoch": 3},
+        "cardiobench.pt": {"model": trained.state_dict(), "epoch": 1},
+    }
+    for name, content in formats.items():
+        torch.save(content, tmp_path / name)
+        fresh = ClassifierModel(nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2)))
+        report = load_into(fresh, tmp_path / name)
+        assert all(torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), trained.state_dict().values())), name
+        assert len(report.sha256) == 64 and not report.reinitialised
+    torch.save(trained, tmp_path / "pickle.pt")
+    with pytest.raises(Exception, match="full pickle"):
+        load_into(ClassifierModel(nn.Linear(4, 2)), tmp_path / "pickle.pt")

@@ -46,4 +46,5 @@ def test_the_python_api_example_runs_as_written(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()
     assert lines[0].startswith("Record(ecg-pvc-apb/python:Sequential: auc=") and lines[-1] == "torch.Size([8, 2, 500]) 2"
+    assert "{'width': '16'}" in lines
     assert "\x1b[" not in done.stdout + done.stderr and "%|" not in done.stderr  # quiet: no progress bars, no escapes
