@@ -85,10 +85,10 @@ def read_table(path: Path) -> pl.DataFrame:
     """The CSV as strings, names and values stripped."""
     try:
         table = pl.read_csv(path, separator=";", infer_schema=False, encoding="utf8-lossy", truncate_ragged_lines=False)
-    except (pl.exceptions.PolarsError, OSError, UnicodeError) as exc:
-        raise DataError(f"{path} cannot be read as a ';'-separated CSV: {exc}") from exc
-    table = table.rename({c: c.strip() for c in table.columns})
-    return table.with_columns(pl.col(c).str.strip_chars() for c in table.columns)
+        table = table.rename({c: c.strip() for c in table.columns})
+        return table.with_columns(pl.col(c).str.strip_chars() for c in table.columns)
+    except (pl.exceptions.PolarsError, OSError, UnicodeError) as exc:  # unreadable, or a header whose names repeat once stripped (a lost header line)
+        raise DataError(f"{path} cannot be read as a ';'-separated CSV with one header line of distinct column names: {exc}") from exc
 
 
 def _row_problems(row: dict[str, str | None], images: Path) -> list[str]:
