@@ -39,6 +39,29 @@ def on_rows(metric: MetricSpec, y_true: np.ndarray, y_pred: np.ndarray) -> RowMe
     return lambda rows: metric.fn(y_true[rows], y_pred[rows])
 
 
+ManyRowMetric = Callable[[np.ndarray], np.ndarray]
+"""A metric of R resamples at once: (R, n) row indices -> (R,) values."""
+
+
+def on_rows_many(metric: MetricSpec, y_true: np.ndarray, y_pred: np.ndarray) -> ManyRowMetric | None:
+    """``metric`` of many resamples at once, where it offers ``from_stats_many``; else None."""
+    if metric.item_stats is None or metric.from_stats_many is None:
+        return None
+    stats, many = np.asarray(metric.item_stats(y_true, y_pred), dtype=np.float64), metric.from_stats_many
+    return lambda rows: many(stats[rows])
+
+
+def bootstrap_draws_many(fn: ManyRowMetric, rows: np.ndarray, resamples: int, seed: int, chunk: int = 100) -> np.ndarray | None:
+    """:func:`bootstrap_draws` (the same resamples) for a metric of many resamples at once, ``chunk`` at a time."""
+    if resamples <= 0 or len(rows) < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(rows), size=(resamples, len(rows)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return np.concatenate([np.asarray(fn(rows[draws[i : i + chunk]]), dtype=np.float64) for i in range(0, resamples, chunk)])
+
+
 def safe_value(fn: RowMetric, rows: np.ndarray) -> float:
     """A metric value, NaN where it is undefined (e.g. AUC of a one-class resample)."""
     with warnings.catch_warnings():

@@ -343,6 +343,8 @@ class MetricSpec:
     ``item_stats(y_true, y_pred) -> (N, k)`` sufficient statistics and
     ``from_stats(stats) -> float`` with ``fn == from_stats(item_stats(...))``;
     bootstrap intervals then resample the statistics instead of the arrays.
+    ``from_stats_many(stats) -> (R,)`` (optional) computes ``from_stats`` for
+    R resamples at once from (R, N, k) statistics, for leaderboard intervals.
     """
 
     name: str
@@ -352,6 +354,7 @@ class MetricSpec:
     citation: str = ""
     item_stats: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
     from_stats: Callable[[np.ndarray], float] | None = None
+    from_stats_many: Callable[[np.ndarray], np.ndarray] | None = None
 
     def problems(self) -> list[str]:
         out = _name_problems("metric", self.name) + _text_problems(self, "description")
@@ -359,6 +362,8 @@ class MetricSpec:
             out.append("fn must be a callable")
         if (self.item_stats is None) != (self.from_stats is None):
             out.append("item_stats and from_stats come together")
+        if self.from_stats_many is not None and self.from_stats is None:
+            out.append("from_stats_many needs item_stats and from_stats")
         return out
 
 

@@ -109,3 +109,24 @@ def test_mask_metrics_match_scikit_learn():
     assert m.pixel_auc(truth, prob) == pytest.approx(roc_auc_score(truth.ravel(), prob.ravel()), abs=2e-3)
     dice = m.dice(truth, prob)
     assert m.jaccard(truth, prob) == pytest.approx(dice / (2 - dice))
+
+
+@pytest.mark.parametrize("name", ["auc", "accuracy", "sensitivity", "specificity", "dice", "jaccard"])
+def test_many_resamples_at_once_give_each_resamples_value_bit_for_bit(registry, name):
+    """The leaderboard's vectorised bootstrap (``from_stats_many``) against the
+    per-resample ``from_stats``, on the same resamples, ties and one-class draws included."""
+    from cardiobench.evaluation import bootstrap_draws, bootstrap_draws_many, on_rows, on_rows_many
+
+    metric = registry.metric(name)
+    rng = np.random.default_rng(7)
+    if name in ("dice", "jaccard"):
+        y_true, y_pred = rng.random((25, 6, 6)) > 0.6, rng.random((25, 6, 6)).astype(np.float32)
+        y_true[2], y_pred[2] = False, 0.0  # an empty truth, predicted empty
+    else:
+        y_true, y_pred = rng.integers(0, 3 if name == "auc" else 2, 12), np.round(rng.random((12, 3)) if name == "auc" else rng.random(12), 1)
+        if name == "auc":
+            y_pred /= y_pred.sum(1, keepdims=True)
+    rows = np.arange(len(y_true))
+    one = bootstrap_draws(on_rows(metric, y_true, y_pred), rows, 300, 3)
+    many = bootstrap_draws_many(on_rows_many(metric, y_true, y_pred), rows, 300, 3, chunk=64)
+    assert one is not None and np.array_equal(one, many, equal_nan=True)

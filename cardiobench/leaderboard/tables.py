@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from cardiobench.engine import numerics
-from cardiobench.evaluation import MetricValue, bootstrap_draws, fold_mean, on_rows, safe_value
+from cardiobench.evaluation import MetricValue, bootstrap_draws, bootstrap_draws_many, fold_mean, on_rows, on_rows_many, safe_value
 from cardiobench.leaderboard.protocol import describe, row_label
 from cardiobench.leaderboard.store import Table
 from cardiobench.registry import Registry
@@ -58,13 +58,19 @@ def pooled_ci(records: Sequence[dict[str, Any]], metric: MetricSpec) -> tuple[fl
         return None, None
     y_true = np.asarray(items[0]["y_true"], dtype=np.float64)
     per_seed = [on_rows(metric, y_true, np.asarray(i["y_pred"], dtype=np.float64)) for i in items]
+    many = [on_rows_many(metric, y_true, np.asarray(i["y_pred"], dtype=np.float64)) for i in items]
 
     def seed_mean(rows: np.ndarray) -> float:
         return float(np.mean([fn(rows) for fn in per_seed]))
 
+    def draws(rows: np.ndarray, seed: int) -> np.ndarray | None:
+        if all(m is not None for m in many):  # every resample at once
+            return bootstrap_draws_many(lambda r: np.mean([m(r) for m in many], axis=0), rows, RESAMPLES, seed)
+        return bootstrap_draws(seed_mean, rows, RESAMPLES, seed)
+
     bounds = np.cumsum([0, *sizes])
     folds = [np.arange(start, stop) for start, stop in zip(bounds[:-1], bounds[1:])]
-    per_fold = [MetricValue(safe_value(seed_mean, rows), np.nan, np.nan, bootstrap_draws(seed_mean, rows, RESAMPLES, BOOTSTRAP_SEED + k)) for k, rows in enumerate(folds)]
+    per_fold = [MetricValue(safe_value(seed_mean, rows), np.nan, np.nan, draws(rows, BOOTSTRAP_SEED + k)) for k, rows in enumerate(folds)]
     interval = fold_mean(per_fold)
     return (interval.ci_low, interval.ci_high) if np.isfinite(interval.ci_low) else (None, None)
 

@@ -113,6 +113,23 @@ def specificity_from_stats(stats: np.ndarray) -> float:
     return _ratio(stats[:, 3].sum(), stats[:, 4].sum())
 
 
+def _ratio_many(hits: np.ndarray, total: np.ndarray, empty: float = float("nan")) -> np.ndarray:
+    """Per resample ``hits / total`` (``empty`` where ``total`` is 0); sums of indicators or counts are exact."""
+    return np.divide(hits, total, out=np.full(hits.shape, empty), where=total > 0)
+
+
+def accuracy_from_stats_many(stats: np.ndarray) -> np.ndarray:
+    return _ratio_many(stats[..., 0].sum(axis=1), np.full(len(stats), float(stats.shape[1])))
+
+
+def sensitivity_from_stats_many(stats: np.ndarray) -> np.ndarray:
+    return _ratio_many(stats[..., 1].sum(axis=1), stats[..., 2].sum(axis=1))
+
+
+def specificity_from_stats_many(stats: np.ndarray) -> np.ndarray:
+    return _ratio_many(stats[..., 3].sum(axis=1), stats[..., 4].sum(axis=1))
+
+
 def auc(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """ROC AUC of each class against the rest, averaged over classes (the ECG
     paper's "AUC of the ROC curve for each class ... average value")."""
@@ -141,6 +158,21 @@ def auc_from_stats(stats: np.ndarray) -> float:
     return float(np.mean(values))
 
 
+def auc_from_stats_many(stats: np.ndarray) -> np.ndarray:
+    """:func:`auc_from_stats` of R resamples at once, (R, N, 1 + K) -> (R,):
+    the same ranks (average ranks along each resample) and the same sums."""
+    labels, ranks = stats[..., 0], rankdata(stats[..., 1:], axis=1)
+    values = []
+    for k in range(stats.shape[2] - 1):
+        positive = labels == k
+        n_pos = positive.sum(axis=1)
+        n_neg = positive.shape[1] - n_pos
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = (np.where(positive, ranks[..., k], 0.0).sum(axis=1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+        values.append(np.where((n_pos == 0) | (n_neg == 0), np.nan, value))
+    return np.mean(values, axis=0)
+
+
 def dice_stats(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     """Per item (N, ...) masks/probabilities (threshold 0.5): (N, 2) rows of
     (2 TP, 2 TP + FP + FN), from torchmetrics' binary stat scores."""
@@ -158,6 +190,10 @@ def dice_from_stats(stats: np.ndarray) -> float:
     return float(np.sum(stats[:, 0]) / total) if total > 0 else 1.0
 
 
+def dice_from_stats_many(stats: np.ndarray) -> np.ndarray:
+    return _ratio_many(stats[..., 0].sum(axis=1), stats[..., 1].sum(axis=1), empty=1.0)
+
+
 def dice(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return dice_from_stats(dice_stats(y_true, y_pred))
 
@@ -172,6 +208,11 @@ def jaccard_from_stats(stats: np.ndarray) -> float:
     from the same statistics as Dice (so it equals Dice / (2 - Dice))."""
     tp2, total = float(np.sum(stats[:, 0])), float(np.sum(stats[:, 1]))
     return tp2 / (2 * total - tp2) if total > 0 else 1.0
+
+
+def jaccard_from_stats_many(stats: np.ndarray) -> np.ndarray:
+    tp2, total = stats[..., 0].sum(axis=1), stats[..., 1].sum(axis=1)
+    return _ratio_many(tp2, 2 * total - tp2, empty=1.0)
 
 
 def jaccard(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -265,15 +306,15 @@ def cardiobench_metrics() -> list[MetricSpec]:
         MetricSpec("mae", "mean absolute error", False, mae, SKLEARN, regression_stats, mae_from_stats),
         MetricSpec("rmse", "root mean squared error", False, rmse, SKLEARN, regression_stats, rmse_from_stats),
         MetricSpec("r2", "coefficient of determination R^2", True, r2, SKLEARN, regression_stats, r2_from_stats),
-        MetricSpec("accuracy", "share of items whose highest-scoring class is the true one", True, accuracy, SKLEARN, confusion_stats, accuracy_from_stats),
-        MetricSpec("sensitivity", "recall of the positive class (class 1)", True, sensitivity, SKLEARN, confusion_stats, sensitivity_from_stats),
-        MetricSpec("specificity", "recall of the negative class (class 0)", True, specificity, SKLEARN, confusion_stats, specificity_from_stats),
-        MetricSpec("auc", "ROC AUC of each class against the rest, averaged over classes", True, auc, SKLEARN, auc_stats, auc_from_stats),
+        MetricSpec("accuracy", "share of items whose highest-scoring class is the true one", True, accuracy, SKLEARN, confusion_stats, accuracy_from_stats, accuracy_from_stats_many),
+        MetricSpec("sensitivity", "recall of the positive class (class 1)", True, sensitivity, SKLEARN, confusion_stats, sensitivity_from_stats, sensitivity_from_stats_many),
+        MetricSpec("specificity", "recall of the negative class (class 0)", True, specificity, SKLEARN, confusion_stats, specificity_from_stats, specificity_from_stats_many),
+        MetricSpec("auc", "ROC AUC of each class against the rest, averaged over classes", True, auc, SKLEARN, auc_stats, auc_from_stats, auc_from_stats_many),
         MetricSpec("precision-macro", "precision of each class, averaged over classes (macro)", True, _macro("precision"), SKLEARN, class_indicators, _macro_from_stats("precision")),
         MetricSpec("recall-macro", "recall of each class, averaged over classes (macro)", True, _macro("recall"), SKLEARN, class_indicators, _macro_from_stats("recall")),
         MetricSpec("f1-macro", "F1 of each class, averaged over classes (macro)", True, _macro("f1"), SKLEARN, class_indicators, _macro_from_stats("f1")),
-        MetricSpec("dice", "Dice similarity of binary masks (threshold 0.5), pooled over all pixels", True, dice, TORCHMETRICS, dice_stats, dice_from_stats),
-        MetricSpec("jaccard", "Jaccard similarity (IoU) of binary masks (threshold 0.5), pooled over all pixels", True, jaccard, TORCHMETRICS, dice_stats, jaccard_from_stats),
+        MetricSpec("dice", "Dice similarity of binary masks (threshold 0.5), pooled over all pixels", True, dice, TORCHMETRICS, dice_stats, dice_from_stats, dice_from_stats_many),
+        MetricSpec("jaccard", "Jaccard similarity (IoU) of binary masks (threshold 0.5), pooled over all pixels", True, jaccard, TORCHMETRICS, dice_stats, jaccard_from_stats, jaccard_from_stats_many),
         MetricSpec("f1-per-slice", "pixel F1 (Dice) of each item's mask (threshold 0.5), averaged over items", True, f1_per_slice, TORCHMETRICS, dice_stats, f1_per_slice_from_stats),
         MetricSpec("pixel-auc", "ROC AUC of pixel probabilities, pooled over all pixels (probabilities binned to 1/1000)", True, pixel_auc, SKLEARN, pixel_auc_stats, pixel_auc_from_stats),
     ]
