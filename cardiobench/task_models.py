@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cardiobench.contract import ModelContract
-from cardiobench.engine.losses import SCALAR_LOSSES, check_segmentation_loss, scalar_loss, segmentation_loss
+from cardiobench.engine.losses import check_scalar_loss, check_segmentation_loss, scalar_loss, segmentation_loss
 from cardiobench.errors import ConfigError
 
 DEFAULT_LOSS = {"classes": "ce", "scalar": "mse", "mask": "bce+dice"}
@@ -69,9 +69,7 @@ class ScalarModel(TaskModel):
 
     def __init__(self, net: nn.Module, offset: float = 0.0, loss: str = "mse"):
         super().__init__(net)
-        if loss not in SCALAR_LOSSES:
-            raise ConfigError(f"objective.loss must be one of {', '.join(SCALAR_LOSSES)} for a scalar task, got {loss!r}.")
-        self.loss_kind = loss
+        self.loss_kind = check_scalar_loss(loss)
         self.register_buffer("offset", torch.tensor(float(offset)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

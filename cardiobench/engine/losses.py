@@ -48,8 +48,14 @@ def segmentation_loss(kind: str, logits: torch.Tensor, target: torch.Tensor) -> 
     return bce + dice_distance(logits, target) if kind == "bce+dice" else bce
 
 
-def scalar_loss(kind: str, values: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean squared or absolute error of predicted values against the targets."""
+def check_scalar_loss(kind: str) -> str:
+    """``kind`` if it names a scalar loss, else a ConfigError for ``objective.loss``."""
     if kind not in SCALAR_LOSSES:
         raise ConfigError(f"objective.loss must be one of {', '.join(SCALAR_LOSSES)} for a scalar task, got {kind!r}.")
+    return kind
+
+
+def scalar_loss(kind: str, values: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared or absolute error of predicted values against the targets."""
+    check_scalar_loss(kind)
     return (F.mse_loss if kind == "mse" else F.l1_loss)(values.float(), target.float())
