@@ -20,6 +20,24 @@ from cardiobench.errors import CardiobenchError
 FULL_BELOW = 64 * 2**20  # bytes left on a device that count as full (torch.save reports a full disk as a RuntimeError)
 
 
+def _process_umask() -> int:
+    """The process's umask, read without changing it where Linux allows."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _as_if_created(path: str | Path, mode: int) -> None:
+    """Give a temporary file (created 0600) or folder (0700) the mode a plain
+    ``open``/``mkdir`` would have given it under the user's umask, so a
+    collaborator in the same group reads what a run wrote."""
+    os.chmod(path, mode & ~_process_umask())
+
+
 class DiskFull(CardiobenchError):
     """A write ran out of space; what was written before is intact."""
 
@@ -47,6 +65,7 @@ def _replace_from_temp(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        _as_if_created(tmp, 0o666)
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
@@ -82,6 +101,7 @@ def directory(final: Path) -> Iterator[Path]:
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"))
     try:
+        _as_if_created(tmp, 0o777)
         yield tmp
         if final.exists():
             shutil.rmtree(final)

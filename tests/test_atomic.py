@@ -4,6 +4,8 @@ file is left behind, and the error names the file and what to do."""
 from __future__ import annotations
 
 import errno
+import os
+import stat
 import shutil
 from collections import namedtuple
 from pathlib import Path
@@ -46,3 +48,19 @@ def test_torch_save_on_a_full_disk_is_a_disk_full_error(tmp_path: Path, monkeypa
     with pytest.raises(RuntimeError, match="unexpected pos"):  # plenty of room: a genuine bug stays one
         checkpoint.save(tmp_path / "last.pt", {"epoch": 0})
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o007])
+def test_atomic_writes_take_the_users_umask(tmp_path: Path, umask: int):
+    """A collaborator in the same group reads what a run wrote (temporary files start 0600)."""
+    old = os.umask(umask)
+    try:
+        atomic.write_text(tmp_path / "record.json", "{}")
+        atomic.write_with(tmp_path / "best.pt", lambda h: torch.save({"w": torch.zeros(1)}, h))
+        with atomic.directory(tmp_path / "cache-entry") as folder:
+            (folder / "alpha.json").write_text("{}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "record.json").stat().st_mode) == 0o666 & ~umask
+    assert stat.S_IMODE((tmp_path / "best.pt").stat().st_mode) == 0o666 & ~umask
+    assert stat.S_IMODE((tmp_path / "cache-entry").stat().st_mode) == 0o777 & ~umask

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -55,6 +57,16 @@ def test_run_directory_contents(uninterrupted: Path):
     text = (uninterrupted / "record.json").read_text()
     assert '"/' not in text and str(uninterrupted.parent) not in text, "records carry no absolute local paths"
     assert "<cache>/synthetic/echonet-" in record["dataset"]["source"]
+
+
+def test_run_directory_files_take_the_users_umask(uninterrupted: Path):
+    """record.json, predictions.csv, config.yaml, run.json, plots and checkpoints
+    are written through temporary files, yet read like plain ``open`` output."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    modes = {p.relative_to(uninterrupted).as_posix(): stat.S_IMODE(p.stat().st_mode) for p in uninterrupted.rglob("*") if not p.name.endswith(".lock")}
+    wrong = {name: oct(mode) for name, mode in modes.items() if mode != (0o777 if (uninterrupted / name).is_dir() else 0o666) & ~umask}
+    assert {"record.json", "predictions.csv", "config.yaml", "run.json", "plots/scatter.png"} <= set(modes) and not wrong
 
 
 def test_checkpoints_load_with_weights_only(uninterrupted: Path):
