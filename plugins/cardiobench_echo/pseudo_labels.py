@@ -6,7 +6,8 @@ The segmenter then predicts every frame of every training video once (cached
 on disk). For each sampled clip, the predicted masks with the largest and the
 smallest area among the clip's frames become its ED and ES pseudo-labels, and
 each video's weight alpha is the mean Dice of the segmenter on its annotated
-ED and ES frames (Eq. 8).
+ED and ES frames (Eq. 8); a training video without usable traces gets
+alpha 0 (no annotation, no evidence for its pseudo-labels).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from cardiobench.specs import DataBundle
 from cardiobench_echo.echonet.clips import VideoClips
 from cardiobench_echo.echonet.dataset import open_layout
 from cardiobench_echo.echonet.frames import PHASES, normalise_frames, trace_mask
+from cardiobench_echo.echonet.layout import Video
 from cardiobench_metrics import dice_from_masks
 
 SEG_TASK = "lvef-seg"
@@ -42,6 +44,8 @@ def segmenter_request(values: Mapping[str, Any], context: StageContext) -> RunRe
     """The lvef-seg run that serves an STCA run: same data, seed and device."""
     aux, data = values["aux"], values["data"]
     shared = [f"data.{k}={data[k]}" for k in ("synthetic_videos", "synthetic_seed", "normalization_videos")]
+    if data["video_cache"] != "decoded":  # a user short of disk is short of it for the segmenter's frames too
+        shared.append(f"data.video_cache={data['video_cache']}")
     return RunRequest(
         task=SEG_TASK,
         model=aux["segmenter_model"],
@@ -128,15 +132,23 @@ def cache_pseudo_labels(segmenter: Segmenter, values: Mapping[str, Any], data_ro
 
 def _predict_pseudo_labels(segmenter: Segmenter, values: Mapping[str, Any], data_root: Path | None, size: int, folder: Path) -> None:
     seg_values = config.merge(values, {"data": {"size": segmenter.size}})
-    layout, cache, _ = open_layout(data_root, seg_values, need_traces=True)
+    opened = open_layout(data_root, seg_values, need_traces=True)
     alpha = {}
     with atomic.directory(folder) as tmp:
-        for video in progress.bar(layout.split("TRAIN"), desc="pseudo-labels", unit="video"):
-            prob = segmenter.predictor.probabilities(cache.frames(video.path))
+        for video in progress.bar(opened.layout.split("TRAIN"), desc="pseudo-labels", unit="video"):
+            prob = segmenter.predictor.probabilities(opened.store.frames(video.path))
             np.save(tmp / f"{video.name}.npy", _resize_masks(prob, size))
-            ed, es = video.ed_es
-            alpha[video.name] = float(np.mean([dice_from_masks(trace_mask(video, phase, segmenter.size), prob[t.frame] > 0.5) for phase, t in zip(PHASES, (ed, es))]))
+            alpha[video.name] = _alpha(video, prob, segmenter.size) if video.name not in opened.without_masks else 0.0
         atomic.write_text(tmp / "alpha.json", json.dumps(alpha))
+
+
+def _alpha(video: Video, prob: np.ndarray, size: int) -> float:
+    """Eq. 8: the segmenter's mean Dice on the video's annotated ED and ES
+    frames. A training video without usable traces gets alpha 0 (our choice:
+    with no annotation there is no evidence of the pseudo-labels' quality, so
+    they carry no weight; its EF still trains the model)."""
+    ed, es = video.ed_es
+    return float(np.mean([dice_from_masks(trace_mask(video, phase, size), prob[t.frame] > 0.5) for phase, t in zip(PHASES, (ed, es))]))
 
 
 class WithPseudoLabels(Dataset):

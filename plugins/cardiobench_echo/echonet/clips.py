@@ -117,19 +117,21 @@ class VideoClips(Dataset):
         seed: int,
         clips_per_video: int = 1,
         corrupt: Corruption | None = None,
+        lengths: Sequence[int] | None = None,
     ):
         if mode not in ("train", "fixed", "random", "all"):
             raise ValueError(f"unknown clip mode {mode!r}")
         self.ids, self.videos, self.spec, self.mode, self.seed = list(ids), list(videos), spec, mode, seed
         self.corrupt = corrupt
         self.targets = np.asarray(targets, dtype=np.float32)
+        self.lengths = list(lengths) if lengths is not None else [len(video()) for video in self.videos]  # frames per video, without decoding one per item
         self.epoch = 0
         self.items = self._items(clips_per_video) if mode in ("random", "all") else None
 
     def _items(self, clips: int) -> list[tuple[int, int]]:
         items = []
-        for i, video in enumerate(self.videos):
-            starts = clip_starts(len(video()), self.spec.span)
+        for i, length in enumerate(self.lengths):
+            starts = clip_starts(length, self.spec.span)
             if self.mode == "all":
                 items += [(i, s) for s in range(starts)]
             else:
@@ -146,7 +148,7 @@ class VideoClips(Dataset):
         """(video index, clip start) of item ``index``."""
         if self.items is not None:
             return self.items[index]
-        starts = clip_starts(len(self.videos[index]()), self.spec.span)
+        starts = clip_starts(self.lengths[index], self.spec.span)
         salt = ("train", self.epoch) if self.mode == "train" else ("val",)
         return index, int(rng_for(self.seed, *salt, index).integers(0, starts))
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from cardiobench.data.videocache import VideoCache
+from cardiobench.data.videocache import Store
 from cardiobench_echo.echonet.layout import Video
 
 PHASES = ("ED", "ES")
@@ -23,16 +23,20 @@ def normalise_frames(frames: np.ndarray, mean: np.ndarray, std: np.ndarray) -> t
 
 
 def trace_mask(video: Video, phase: str, size: int) -> np.ndarray:
-    """The traced polygon of ``phase`` as a (size, size) uint8 mask."""
+    """The traced polygon of ``phase`` as a (size, size) uint8 mask. Trace
+    coordinates are the AVI's pixels (EchoNet-Dynamic draws the polygon in
+    the video's own grid), so they scale by the decoded video's width and
+    height, never by FileList's FrameWidth (some real rows state 768 x 1024
+    for 112 x 112 AVIs)."""
     ed, es = video.ed_es
-    return (ed if phase == "ED" else es).mask(size, size, scale=size / video.width)
+    return (ed if phase == "ED" else es).mask(size, size, scale=(size / video.width, size / video.height))
 
 
 class TracedFrames(Dataset):
     """One item per traced frame: ``input`` (C, S, S), ``target`` mask (S, S),
     ``id`` ``<video>/<ED|ES>``."""
 
-    def __init__(self, videos: Sequence[Video], cache: VideoCache, size: int, mean: np.ndarray, std: np.ndarray):
+    def __init__(self, videos: Sequence[Video], cache: Store, size: int, mean: np.ndarray, std: np.ndarray):
         self.videos, self.cache, self.size, self.mean, self.std = list(videos), cache, size, mean, std
         self.items = [(i, phase) for i in range(len(self.videos)) for phase in PHASES]
 

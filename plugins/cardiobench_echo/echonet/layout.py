@@ -37,12 +37,28 @@ class Video:
     ef: float
     split: str
     n_frames: int
-    width: int
+    width: int  # FileList's FrameWidth until the video is opened, then the AVI's own (traces are in its pixels)
     traces: tuple[Trace, ...] = field(default_factory=tuple)
+    height: int = 0  # FileList's FrameHeight until the video is opened, then the AVI's own
 
     @property
     def ed_es(self) -> tuple[Trace, Trace]:
         return end_diastole_systole(list(self.traces))
+
+    def trace_problem(self, frames: int) -> str | None:
+        """Why this video's traces cannot give ED/ES masks (None if they can),
+        judged against its decoded size and frame count."""
+        if len(self.traces) < 2:
+            return f"has {len(self.traces)} traced frame(s) in {TRACINGS}, not an ED and an ES"
+        late = [t.frame for t in self.traces if not 0 <= t.frame < frames]
+        if late:
+            return f"traces frame(s) {late} of a {frames}-frame video"
+        xy = np.vstack([t.rows().reshape(-1, 2) for t in self.traces])
+        outside = (xy[:, 0] < -1) | (xy[:, 0] > self.width + 1) | (xy[:, 1] < -1) | (xy[:, 1] > self.height + 1)
+        if outside.any():
+            x, y = xy[outside][0]
+            return f"has trace points outside its {self.width}x{self.height} video (e.g. x={x:g}, y={y:g})"
+        return None
 
 
 @dataclass(frozen=True)
@@ -115,7 +131,9 @@ def raise_problems(root: Path, problems: list[str]) -> None:
 
 def scan_layout(root: Path, need_traces: bool = False) -> tuple[Layout, list[str]]:
     """The folder's videos and every problem of its tables' rows; raises only
-    when the tables themselves cannot be read."""
+    when the tables themselves cannot be read. A video with fewer than two
+    traced frames is not a problem here: tasks that need masks leave it out
+    (:meth:`Video.trace_problem`), as EchoNet-Dynamic's loader does."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"Data root {root} does not exist or is not a folder. Point --data-root at an EchoNet-Dynamic download (holding {FILELIST}, {TRACINGS} and {VIDEOS}/), or omit it to use the synthetic set.")
@@ -154,9 +172,9 @@ def scan_layout(root: Path, need_traces: bool = False) -> tuple[Layout, list[str
         if not path.is_file():
             problems.append(f"{where}: video file {VIDEOS}/{name}.avi is missing")
         video_traces = tuple(sorted(traces.get(name, []), key=lambda t: t.frame))
-        if need_traces and len(video_traces) < 2:
-            problems.append(f"{where} ({name}): needs two traced frames (ED and ES) in {TRACINGS}, found {len(video_traces)}")
-        videos.append(Video(name, path, ef, split, int(n_frames) if math.isfinite(n_frames) else 0, int(width) if math.isfinite(width) else 0, video_traces))
+        height = _number(row["FrameHeight"])
+        whole = lambda x: int(x) if math.isfinite(x) else 0  # noqa: E731
+        videos.append(Video(name, path, ef, split, whole(n_frames), whole(width), video_traces, whole(height)))
 
     for split in ("TRAIN", "TEST"):
         if not any(v.split == split for v in videos):

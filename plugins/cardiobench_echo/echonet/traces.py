@@ -49,11 +49,12 @@ class Trace:
         diameters = np.hypot(self.chords[:, 2] - self.chords[:, 0], self.chords[:, 3] - self.chords[:, 1])
         return float(np.sum(np.pi * (diameters / 2.0) ** 2) * length / len(self.chords))
 
-    def mask(self, height: int, width: int, scale: float = 1.0) -> np.ndarray:
+    def mask(self, height: int, width: int, scale: float | tuple[float, float] = 1.0) -> np.ndarray:
         """uint8 (height, width) mask of the traced polygon, coordinates scaled
-        by ``scale`` (for videos resized from the traced resolution)."""
+        by ``scale`` (x, y; one number for both) for frames resized from the
+        traced video's own pixel grid."""
         out = np.zeros((height, width), dtype=np.uint8)
-        pts = np.rint(self.polygon() * scale).astype(np.int32)
+        pts = np.rint(self.polygon() * np.asarray(scale, dtype=np.float64)).astype(np.int32)
         cv2.fillPoly(out, [pts], 1)
         return out
 
