@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from cardiobench import __version__, atomic, audit, config, native_noise
+from cardiobench import __version__, atomic, audit, config, library_warnings, native_noise
 from cardiobench.atomic import DiskFull
 from cardiobench.cli_protocol import add_data_arguments, add_model_arguments, add_run_arguments, request_from
 from cardiobench.engine import distributed
@@ -416,7 +416,7 @@ def _cmd_bench_kernels(args: argparse.Namespace, registry: Registry) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    with native_noise.filtered():
+    with native_noise.filtered(), library_warnings.in_our_words(getattr(args, "debug", False)):
         return _main(args)
 
 

@@ -31,6 +31,7 @@ class FoldResult:
     baseline: np.ndarray | None
     parameters: int
     analysis: dict[str, float]
+    selection: str = ""  # why this fold selected by validation loss instead of the ranking metric, if it did
 
     def save(self, folder: Path) -> Path:
         """Write the arrays, then the JSON that marks the fold finished."""
@@ -51,6 +52,7 @@ class FoldResult:
             "parameters": self.parameters,
             "analysis": self.analysis,
             "joint_tasks": sorted(p.joint),
+            "selection": self.selection,
         }
         path = folder / f"{self.name}.json"
         atomic.write_text(path, json.dumps(meta))
@@ -64,7 +66,7 @@ class FoldResult:
             joint = {task: Predictions(ids, arrays[f"joint/{task}/y_true"], arrays[f"joint/{task}/y_pred"]) for task in meta["joint_tasks"]}
             preds = Predictions(ids, arrays["y_true"], arrays["y_pred"].astype(np.float64), joint)
             baseline = arrays["baseline"].astype(np.float64) if "baseline" in arrays.files else None
-        return cls(meta["name"], preds, meta["best_epoch"], meta["history"], meta["train_seconds"], meta["train_samples"], meta["eval_throughput"], baseline, meta["parameters"], meta["analysis"])
+        return cls(meta["name"], preds, meta["best_epoch"], meta["history"], meta["train_seconds"], meta["train_samples"], meta["eval_throughput"], baseline, meta["parameters"], meta["analysis"], meta.get("selection", ""))
 
 
 def pooled(named: list[tuple[str, Predictions]]) -> Predictions:

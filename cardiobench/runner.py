@@ -23,19 +23,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from cardiobench import atomic, config, external, fold_model, phases, records
+from cardiobench import atomic, config, external, fold_model, phases, records, selection
 from cardiobench.engine import devices, distributed, numerics, optim
 from cardiobench.engine.loop import (
     EpochLoader,
     FitResult,
     Predictions,
-    Selection,
     Trainer,
     collect,
 )
 from cardiobench.engine.weights import WeightsSource
 from cardiobench.engine.seeding import derive_seed, seed_everything
-from cardiobench.errors import CardiobenchError, ConfigError, out_of_memory
+from cardiobench.errors import CardiobenchError, out_of_memory
 from cardiobench.evaluation import MetricValue, fold_mean, per_class, score
 from cardiobench.model_check import blame_model
 from cardiobench.run_dirs import CONFIG_FILE, RUN_FILE, RunLog, fixed_run_dir, new_run_dir
@@ -65,15 +64,6 @@ class RunOutcome:
     run_dir: Path
     record: dict[str, Any]
     reused: bool = False  # finished before this call (a shared stage, a finished sweep point)
-
-
-def _selection(registry: Registry, task: TaskSpec, select_by: str) -> Selection:
-    if select_by == "loss":
-        return Selection("loss", lambda _pred, loss: loss)
-    if select_by != "rank":
-        raise ConfigError(f"train.select_by must be 'rank' or 'loss', got {select_by!r}.")
-    metric = registry.metric(task.rank_metric)
-    return Selection(metric.name, lambda pred, _loss: float(metric.fn(pred.y_true, pred.y_pred)), metric.higher_is_better)
 
 
 def _baseline_predictions(task: TaskSpec, train_targets: np.ndarray, preds: Predictions) -> np.ndarray | None:
@@ -124,12 +114,17 @@ class _Run:
         train = EpochLoader(fold.train, distributed.per_rank_batch(int(train_cfg["batch_size"]), world), True, workers, seed, drop_last=True, world=world)
         val = EpochLoader(fold.val, int(eval_cfg["batch_size"]), False, workers, seed, world=world).loader
         test = EpochLoader(fold.test, int(eval_cfg["batch_size"]), False, workers, seed, world=world).loader
+        select, selection_note = selection.for_fold(
+            selection.selection(self.registry, self.resolved.task, train_cfg["select_by"]), self.resolved.task, self.registry.metric(self.resolved.task.rank_metric), fold.val, bundle.info.get("classes", ()), self.info.fold_label(fold.name)
+        )
+        if selection_note:
+            self.log(f"warning: {selection_note}")
         trainer = Trainer(
             model=model,
             optimization=optim.build(model, train_cfg, len(train)),
             device=self.device,
             checkpoint_dir=self.run_dir / "checkpoints" / fold.name,
-            select=_selection(self.registry, self.resolved.task, train_cfg["select_by"]),
+            select=select,
             amp=bool(train_cfg["amp"]),
             label=self.info.fold_label(fold.name),
             log=self.log,
@@ -149,7 +144,7 @@ class _Run:
         targets = bundle.train_targets[index] if bundle.train_targets else np.empty(0)
         analysis = self.analyse(model, fold) if world.main else {}
         baseline = _baseline_predictions(self.resolved.task, targets, preds)
-        result = FoldResult(fold.name, preds, fit.best_epoch + 1, fit.history, fit.train_seconds, fit.train_samples, throughput, baseline, parameter_count(model), analysis)
+        result = FoldResult(fold.name, preds, fit.best_epoch + 1, fit.history, fit.train_seconds, fit.train_samples, throughput, baseline, parameter_count(model), analysis, selection_note)
         if world.main:
             result.save(done.parent)
         distributed.barrier(world)
@@ -235,6 +230,8 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
         folds.append({"name": r.name, "metrics": metric_dict(fold_metrics), "best_epoch": r.best_epoch, "n_test": len(r.predictions), "history": r.history})
         if r.analysis:
             folds[-1]["analysis"] = r.analysis
+        if r.selection:
+            folds[-1]["selection"] = r.selection
 
     baseline_record = None
     if all(r.baseline is not None for r in results) and resolved.task.reference_baseline is not None:

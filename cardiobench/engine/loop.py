@@ -348,9 +348,21 @@ class Trainer:
                     self._epoch(epoch, epochs, train, val, scaler, standing, writer)
         distributed.barrier(self.world)  # rank 0's last writes are on disk before any rank reads best.pt
         if not self.best_path.exists():
-            raise CardiobenchError(f"{self.label}no epoch gave a finite validation {self.select.name}; training diverged (try a lower train.lr).")
+            raise CardiobenchError(self._no_best_epoch())
         self.model.load_state_dict(checkpoint.load(self.best_path)["model"])
         return FitResult(self.history, standing.best_epoch, standing.seconds, standing.samples)
+
+    def _no_best_epoch(self) -> str:
+        """Why no epoch was kept: a divergence (a non-finite loss) or a
+        validation metric that is undefined although the losses stayed finite."""
+        diverged = [h["epoch"] for h in self.history if not (math.isfinite(h["train_loss"]) and math.isfinite(h["val_loss"]))]
+        if diverged:
+            return f"{self.label}training diverged: the loss became non-finite at epoch {diverged[0]}, so no epoch gave a finite validation {self.select.name} (try a lower train.lr, or train.amp=false)."
+        return (
+            f"{self.label}the validation {self.select.name} was undefined at every epoch although the losses stayed finite: nothing diverged, "
+            f"the metric cannot be computed on this validation part (for example, one class is missing from it). "
+            f"Select by validation loss with --set train.select_by=loss, or give the validation part every class."
+        )
 
     def _epoch(self, epoch: int, epochs: int, train: EpochLoader, val: DataLoader, scaler: torch.amp.GradScaler, standing: Standing, writer: checkpoint.BackgroundWriter) -> None:
         """Train one epoch, validate, keep the best weights, checkpoint, report."""

@@ -134,6 +134,8 @@ def auc(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """ROC AUC of each class against the rest, averaged over classes (the ECG
     paper's "AUC of the ROC curve for each class ... average value")."""
     labels, scores = _labels_and_scores(y_true, y_pred)
+    if any((labels == k).all() or not (labels == k).any() for k in range(scores.shape[1])):
+        return float("nan")  # undefined, as scikit-learn says for one class (without its warning: callers report it)
     return float(np.mean([skm.roc_auc_score(labels == k, scores[:, k]) for k in range(scores.shape[1])]))
 
 

@@ -70,6 +70,11 @@ class CineSlices(Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
+    def class_targets(self) -> np.ndarray | None:
+        """Each item's class (DCM or not) for dcm-cls, without reading an image
+        (the core's check that validation AUC is defined)."""
+        return self.labels[self.rows] if self.task == CLS_TASK else None
+
     def _arrays(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         row = int(self.rows[i])
         image = torch.from_numpy(self.slices.images[row].astype(np.float32))[None]
