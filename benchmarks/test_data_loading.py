@@ -8,12 +8,14 @@ period 2, 112x112."""
 from __future__ import annotations
 
 import time
+import zlib
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from benchmarks.timing import paired_medians
+from cardiobench.data import videocache
 from cardiobench.data.videocache import DecodePerAccess, VideoCache
 from cardiobench_echo.echonet import phantom
 from cardiobench_echo.echonet.clips import ClipSpec, VideoClips, channel_stats
@@ -85,3 +87,18 @@ def test_epoch_loading_throughput(benchmark, report, tmp_path: Path):
         f"data.video_cache=none: {len(videos) / per_access_s:.0f} clips/s, the cache {ours:.1f}x faster; disk per frame: "
         f"cache {cache_bytes / frames / 1e3:.1f} kB, AVIs {avi_bytes / frames / 1e3:.1f} kB ({cache_bytes / avi_bytes:.1f}x)"
     )
+
+
+def test_a_compressed_store_against_decoding_the_avis(report, tmp_path: Path):
+    """Would a compressed decoded store (zlib level 1) beat decoding the AVIs
+    per access? Its size against the decoded cache, its read speed against
+    the AVI decoder's, frames at 112x112."""
+    root = tmp_path / "echonet"
+    phantom.synthesize(root, 16, seed=5)
+    paths = [v.path for v in read_layout(root).videos]
+    raw = [videocache.decode(p, 112) for p in paths]
+    packed = [zlib.compress(r.tobytes(), 1) for r in raw]
+    frames = sum(len(r) for r in raw)
+    unpack_s, avi_s = paired_medians(lambda: [zlib.decompress(c) for c in packed], lambda: [videocache.decode(p, 112) for p in paths], rounds=5)
+    size = sum(len(c) for c in packed) / sum(r.nbytes for r in raw)
+    report(f"compressed store (zlib 1): {size:.2f}x the decoded cache's size, reads {frames / unpack_s:.0f} frames/s against the AVIs' {frames / avi_s:.0f} ({avi_s / unpack_s:.1f}x)")
