@@ -32,7 +32,10 @@ class Fold:
     averages test predictions that share an ``id`` (test-time clips, patches).
 
     A dataset may define ``set_epoch(epoch)`` to draw epoch-specific random
-    samples; the engine calls it before every training epoch.
+    samples; the engine calls it before every training epoch. A classification
+    dataset may define ``class_targets()`` (each item's class index, without
+    reading an input): a fold whose validation part lacks a class is then named
+    before it trains and selects by validation loss (:mod:`cardiobench.selection`).
     """
 
     name: str

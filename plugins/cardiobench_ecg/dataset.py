@@ -57,6 +57,10 @@ class Segments(Dataset):
     def __len__(self) -> int:
         return len(self.index)
 
+    def class_targets(self) -> np.ndarray:
+        """Each item's class, for the core's check that validation AUC is defined."""
+        return self.labels.numpy()
+
     def __getitem__(self, i: int) -> dict[str, Any]:
         j = int(self.index[i])
         return {"input": self.all_signals[j], "target": self.all_labels[j], "id": self.ids[i]}

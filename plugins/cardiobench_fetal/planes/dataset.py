@@ -84,6 +84,10 @@ class PlaneImages(Dataset):
     def __len__(self) -> int:
         return len(self.index)
 
+    def class_targets(self) -> np.ndarray:
+        """Each item's class, for the core's check that the validation metric is defined."""
+        return self.labels
+
     def __getitem__(self, i: int) -> dict[str, Any]:
         j = int(self.index[i])
         image = torch.from_numpy(np.array(self.pixels[j, self.top : self.top + self.crop[0], self.left : self.left + self.crop[1]], dtype=np.float32))[None]
