@@ -111,7 +111,7 @@ def test_mask_metrics_match_scikit_learn():
     assert m.jaccard(truth, prob) == pytest.approx(dice / (2 - dice))
 
 
-@pytest.mark.parametrize("name", ["auc", "accuracy", "sensitivity", "specificity", "dice", "jaccard"])
+@pytest.mark.parametrize("name", ["auc", "accuracy", "sensitivity", "specificity", "dice", "jaccard", "mae", "rmse", "r2", "f1-macro", "precision-macro", "recall-macro"])
 def test_many_resamples_at_once_give_each_resamples_value_bit_for_bit(registry, name):
     """The leaderboard's vectorised bootstrap (``from_stats_many``) against the
     per-resample ``from_stats``, on the same resamples, ties and one-class draws included."""
@@ -122,6 +122,11 @@ def test_many_resamples_at_once_give_each_resamples_value_bit_for_bit(registry, 
     if name in ("dice", "jaccard"):
         y_true, y_pred = rng.random((25, 6, 6)) > 0.6, rng.random((25, 6, 6)).astype(np.float32)
         y_true[2], y_pred[2] = False, 0.0  # an empty truth, predicted empty
+    elif name in ("mae", "rmse", "r2"):
+        y_true, y_pred = rng.normal(55, 10, 12).round(), rng.normal(55, 10, 12)
+        y_true[:3] = 40.0  # some resamples draw a constant target (r2's special rule)
+    elif name.endswith("-macro"):
+        y_true, y_pred = rng.integers(0, 4, 12), rng.random((12, 4))
     else:
         y_true, y_pred = rng.integers(0, 3 if name == "auc" else 2, 12), np.round(rng.random((12, 3)) if name == "auc" else rng.random(12), 1)
         if name == "auc":

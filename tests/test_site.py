@@ -59,8 +59,11 @@ def test_every_table_and_record_has_a_page_and_every_link_resolves_locally(site:
             assert not local or (page.parent / local).resolve().is_file(), f"{page}: broken link {target}"
     index = (site / "index.html").read_text()
     assert all(f'id="{task}"' in index for task in TASKS)
-    quick = (site / "dcm-cls" / "acdc-synthetic__quick__v1.html").read_text()
+    (quick_table,) = [t for t in store.tables("dcm-cls", store.ledger("dcm-cls")) if t.preset == "quick"]
+    quick = (site / "dcm-cls" / f"{quick_table.stem}.html").read_text()
     assert "Audit" in quick and 'href="#audit-1"' in quick and "Version history" in quick
+    assert "How to read this table" in quick and "Kendall" in quick and "Holm" in quick
+    assert f'src="{quick_table.stem}-significance.png"' in quick and f'src="{quick_table.stem}-stability.png"' in quick
 
 
 def test_a_run_page_shows_its_config_environment_and_plots(site: Path):
@@ -101,7 +104,12 @@ def test_in_chromium_tables_render_sort_by_clicking_and_log_no_error(site: Path)
         shot = os.environ.get("CARDIOBENCH_SITE_SCREENSHOT")
         if shot:
             browser.save_screenshot(shot)
-        browser.get((site / "dcm-cls" / "acdc-synthetic__quick__v1.html").as_uri())
+        store = Store(REPO / "leaderboards")
+        (quick,) = [t for t in store.tables("dcm-cls", store.ledger("dcm-cls")) if t.preset == "quick"]
+        browser.set_window_size(1280, 1000)
+        browser.get((site / "dcm-cls" / f"{quick.stem}.html").as_uri())
+        widths = browser.execute_script("const s = document.querySelector('#reproduced').parentElement; return [document.documentElement.scrollWidth, s.scrollWidth, s.clientWidth];")
+        assert widths[0] <= 1280 and widths[1] <= widths[2], f"the page or its table scrolls sideways on a 1280-pixel screen: {widths}"
         rows = browser.find_elements(By.CSS_SELECTOR, "#reproduced tbody tr")
         assert len(rows) >= 2 and all(row.is_displayed() for row in rows)
         header = browser.find_element(By.CSS_SELECTOR, "#reproduced thead th:nth-child(3)")  # params

@@ -15,7 +15,7 @@ from typing import Any
 
 from cardiobench import atomic, plotting, records
 from cardiobench.errors import CardiobenchError
-from cardiobench.leaderboard import admission, tables
+from cardiobench.leaderboard import admission, ranking, tables
 from cardiobench.leaderboard.protocol import row_label
 from cardiobench.leaderboard.reproduction import Comparison, comparison_table, failure_message, reproduce
 from cardiobench.leaderboard.store import LEDGER, Identity, Store, Table, data_name
@@ -49,11 +49,14 @@ def build(store: Store, registry: Registry) -> Built:
         metrics = [registry.metric(m) for m in task.metrics]
         ledger = store.ledger(task_name)
         for table in store.tables(task_name, ledger):
-            reproduced = tables.rank(tables.reproduced_rows(table, metrics), registry.metric(task.rank_metric))
+            rank_metric = registry.metric(task.rank_metric)
+            reproduced = tables.rank(tables.reproduced_rows(table, metrics, ranking=rank_metric.name), rank_metric)
+            judgement = ranking.judge(reproduced, rank_metric)
             reported = tables.reported_rows(registry.reported_for(task_name), table.dataset, metrics, task.checks)
             folder = store.root / task_name
             files[folder / f"{table.stem}.csv"] = tables.csv_text(tables.frame(reproduced + reported, metrics))
-            files[folder / f"{table.stem}.md"] = tables.markdown_text(table, reproduced, reported, registry)
+            header = ranking.header_lines(judgement, tables.RESAMPLES, tables.BOOTSTRAP_SEED, task.reference_baseline_name)
+            files[folder / f"{table.stem}.md"] = tables.markdown_text(table, reproduced, reported, registry, header, [s for s in [ranking.matrix_section(judgement)] if s])
             first = table.records[0]
             entries.append(
                 {

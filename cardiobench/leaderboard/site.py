@@ -13,6 +13,7 @@ folder opens from disk with no server and no network.
 from __future__ import annotations
 
 import math
+import re
 import shlex
 from concurrent.futures import as_completed
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 import numpy as np
 import polars as pl
 import yaml
@@ -29,7 +31,8 @@ from cardiobench.config import flatten
 from cardiobench.data.generated import worker_pool
 from cardiobench.errors import CardiobenchError
 from cardiobench.engine.loop import Predictions
-from cardiobench.leaderboard import reproduce_hint, parameter_figure, tables
+from cardiobench.leaderboard import ranking as ranking_module
+from cardiobench.leaderboard import ranking_plots, reproduce_hint, parameter_figure, tables
 from cardiobench.leaderboard.protocol import row_label
 from cardiobench.leaderboard.store import Store, Table
 from cardiobench.registry import Registry
@@ -65,6 +68,13 @@ def _fmt(value: Any, digits: int = 3) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}f}" if abs(value) < 1e5 else f"{value:.4g}"
     return str(value)
+
+
+def _inline_markdown(text: str) -> markupsafe.Markup:
+    """One line of our markdown (``**bold**``, backticks) as safe HTML."""
+    html = str(markupsafe.escape(text))
+    html = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html)
+    return markupsafe.Markup(re.sub(r"`(.+?)`", r"<code>\1</code>", html))
 
 
 def _command(record: dict[str, Any]) -> str:
@@ -182,10 +192,20 @@ class _Builder:
         for record in table.records:
             by_model.setdefault(row_label(record), []).append(record)
         for row in reproduced:
-            row["cells"] = {m.name: tables.cell(row, m.name) for m in metrics}
+            row["cells"] = {m.name: tables.cell(row, m.name).partition(" [") for m in metrics}  # (value ± sd, " [", interval]) on two lines
             row["runs"] = [{"seed": r["seed"], "href": f"runs/{r['run_id']}.html"} for r in sorted(by_model[row["model"]], key=lambda r: r["seed"])]
         folder = self.out / task.name
         plotting.save(parameter_figure(table, ranking), folder / f"{table.stem}.png", dpi=PLOT_DPI)
+        judgement = ranking_module.judge(tables.rank(tables.reproduced_rows(table, [ranking], ranking=ranking.name), ranking), ranking)
+        statistics_figures = []
+        for suffix, draw, caption in (
+            ("significance", ranking_plots.significance_figure, f"Every compared pair of rows: is the row significantly better (green) or worse (red) than the column in {ranking.name}? Paired bootstrap, Holm-adjusted."),
+            ("stability", ranking_plots.stability_figure, "How often each model takes each rank when the test items are resampled (blob area); the line marks its median rank."),
+        ):
+            fig = draw(judgement)
+            if fig is not None:
+                plotting.save(fig, folder / f"{table.stem}-{suffix}.png", dpi=PLOT_DPI)
+                statistics_figures.append({"src": f"{table.stem}-{suffix}.png", "caption": caption})
         first = table.records[0]
         joint = sorted({(r["model"]["name"], r["joint_of"]) for r in table.records if "joint_of" in r})
         self.page(
@@ -205,6 +225,8 @@ class _Builder:
             other=tables.other_reported(self.registry.reported_for(task.name), table.dataset, metrics),
             joint="; ".join(f"{model} is scored by its {table.task} head in its {of} runs" for model, of in joint),
             plot=f"{table.stem}.png",
+            statistics_figures=statistics_figures,
+            how_to_read=[_inline_markdown(line.removeprefix("- ")) for line in ranking_module.header_lines(judgement, tables.RESAMPLES, tables.BOOTSTRAP_SEED, task.reference_baseline_name)],
             history=_history(self.store, table, versions),
         )
         bar.update()

@@ -18,7 +18,7 @@ from typing import Any
 from cardiobench import atomic, records
 from cardiobench.errors import CardiobenchError, bulleted
 
-TABLE_SCHEMA_VERSION = 1
+TABLE_SCHEMA_VERSION = 2  # 2: rank ranges, paired comparisons, baseline tests, rank stability, compute columns
 LEDGER = "versions.json"
 
 

@@ -40,22 +40,21 @@ def data_source(record: dict[str, Any]) -> str:
     return str(record["dataset"]["source"]).split(" at ")[0]
 
 
-def pooled_ci(records: Sequence[dict[str, Any]], metric: MetricSpec) -> tuple[float | None, float | None]:
-    """95% CI of the seed-averaged headline metric, resampling test items (paired
-    across seeds). A cross-validated run's headline is the mean over folds, so
-    each fold's test set is resampled on its own and the fold values averaged,
-    as the run's own interval is. A single record without per-item
-    predictions (segmentation maps) keeps its own interval; None when several
-    lack them or the seeds' test sets differ."""
+def pooled_draws(records: Sequence[dict[str, Any]], metric: MetricSpec) -> MetricValue | None:
+    """The seed-averaged headline metric with its 95% CI and bootstrap draws,
+    resampling test items (paired across seeds). A cross-validated run's
+    headline is the mean over folds, so each fold's test set is resampled on
+    its own and the fold values averaged, as the run's own interval is. The
+    resamples depend only on the fold sizes and :data:`BOOTSTRAP_SEED`, so two
+    rows on the same test items share them: their draws pair
+    (:mod:`cardiobench.statistics`). None when a record lacks per-item
+    predictions (segmentation maps) or the seeds' test sets differ."""
     items = [r.get("test_items") for r in records]
-    if len(records) == 1 and items[0] is None:
-        own = records[0]["metrics"].get(metric.name, {})
-        return own.get("ci_low"), own.get("ci_high")
     if any(i is None for i in items) or any(i["ids"] != items[0]["ids"] for i in items):
-        return None, None
+        return None
     sizes = fold_sizes(records[0])
     if sum(sizes) != len(items[0]["ids"]) or any(fold_sizes(r) != sizes for r in records):
-        return None, None
+        return None
     y_true = np.asarray(items[0]["y_true"], dtype=np.float64)
     per_seed = [on_rows(metric, y_true, np.asarray(i["y_pred"], dtype=np.float64)) for i in items]
     many = [on_rows_many(metric, y_true, np.asarray(i["y_pred"], dtype=np.float64)) for i in items]
@@ -70,9 +69,17 @@ def pooled_ci(records: Sequence[dict[str, Any]], metric: MetricSpec) -> tuple[fl
 
     bounds = np.cumsum([0, *sizes])
     folds = [np.arange(start, stop) for start, stop in zip(bounds[:-1], bounds[1:])]
-    per_fold = [MetricValue(safe_value(seed_mean, rows), np.nan, np.nan, draws(rows, BOOTSTRAP_SEED + k)) for k, rows in enumerate(folds)]
-    interval = fold_mean(per_fold)
-    return (interval.ci_low, interval.ci_high) if np.isfinite(interval.ci_low) else (None, None)
+    return fold_mean([MetricValue(safe_value(seed_mean, rows), np.nan, np.nan, draws(rows, BOOTSTRAP_SEED + k)) for k, rows in enumerate(folds)])
+
+
+def pooled_ci(records: Sequence[dict[str, Any]], metric: MetricSpec) -> tuple[float | None, float | None]:
+    """The 95% CI of :func:`pooled_draws`; a single record without per-item
+    predictions keeps its own interval; None when there is none."""
+    if len(records) == 1 and records[0].get("test_items") is None:
+        own = records[0]["metrics"].get(metric.name, {})
+        return own.get("ci_low"), own.get("ci_high")
+    value = pooled_draws(records, metric)
+    return (value.ci_low, value.ci_high) if value is not None and np.isfinite(value.ci_low) else (None, None)
 
 
 def cell(row: dict[str, Any], metric: str) -> str:
@@ -82,25 +89,38 @@ def cell(row: dict[str, Any], metric: str) -> str:
     return f"{_fmt(row[f'{metric}_mean'])}{spread}{interval}"
 
 
-def reproduced_rows(table: Table, metrics: list[MetricSpec], intervals: bool = True) -> list[dict[str, Any]]:
-    """One row per model: mean and sd over seeds, and (``intervals``) the bootstrap CI (:func:`pooled_ci`)."""
+def reproduced_rows(table: Table, metrics: list[MetricSpec], intervals: bool = True, ranking: str = "") -> list[dict[str, Any]]:
+    """One row per model: mean and sd over seeds, and (``intervals``) the
+    bootstrap CI (:func:`pooled_ci`); the ``ranking`` metric's draws under
+    ``_draws`` and the records under ``_records``, for :mod:`.ranking`."""
     by_model: dict[str, list[dict[str, Any]]] = {}
     for record in table.records:
         by_model.setdefault(row_label(record), []).append(record)
     rows = []
     for model, group in sorted(by_model.items()):
         plugin = group[0]["model"]["plugin"]
-        row: dict[str, Any] = {"model": model, "plugin": f"{plugin} {group[0]['environment'].get('plugins', {}).get(plugin, '')}".strip(), "protocol_notes": describe(group[0]), "parameters": group[0]["model"]["parameters"], "seeds": len(group)}
+        row: dict[str, Any] = {"model": model, "plugin": f"{plugin} {group[0]['environment'].get('plugins', {}).get(plugin, '')}".strip(), "protocol_notes": describe(group[0]), "parameters": group[0]["model"]["parameters"], "seeds": len(group), "_records": group}
         for metric in metrics:
             values = np.array([r["metrics"][metric.name]["value"] for r in group], dtype=np.float64)
-            low, high = pooled_ci(group, metric) if intervals else (None, None)
+            if intervals and metric.name == ranking and not (len(group) == 1 and group[0].get("test_items") is None):
+                pooled = pooled_draws(group, metric)  # its draws also serve the paired comparisons
+                row["_draws"] = pooled.draws if pooled is not None else None
+                low, high = (pooled.ci_low, pooled.ci_high) if pooled is not None and np.isfinite(pooled.ci_low) else (None, None)
+            else:
+                low, high = pooled_ci(group, metric) if intervals else (None, None)
             row |= {
                 f"{metric.name}_mean": float(values.mean()),
                 f"{metric.name}_sd": float(values.std(ddof=1)) if len(values) > 1 else None,  # no spread from one seed
                 f"{metric.name}_ci_low": low,
                 f"{metric.name}_ci_high": high,
             }
+        timing = [r.get("timing", {}) for r in group]
+        row |= {f"agreement_{k}": v for k, v in (agreement(group) or {}).items()}
         row |= {
+            "train_seconds": _mean_of([t.get("train_seconds") for t in timing]),
+            "train_items_per_second": _mean_of([t.get("train_items_per_second") for t in timing]),
+            "test_items_per_second": _mean_of([t.get("eval_items_per_second") for t in timing]),
+            "device": ", ".join(sorted({str(r["environment"].get("device", "")) for r in group})),
             "source": "reproduced",
             "citation": "",
             "protocol": f"{table.preset} v{table.identity.preset_version}",
@@ -109,6 +129,11 @@ def reproduced_rows(table: Table, metrics: list[MetricSpec], intervals: bool = T
         }
         rows.append(row)
     return rows
+
+
+def _mean_of(values: list[Any]) -> float | None:
+    found = [float(v) for v in values if isinstance(v, (int, float)) and v > 0]
+    return float(np.mean(found)) if found else None
 
 
 def rank(rows: list[dict[str, Any]], metric: MetricSpec) -> list[dict[str, Any]]:
@@ -138,11 +163,25 @@ def reported_rows(results: Sequence[ReportedResult], dataset: str, metrics: list
     return rows
 
 
+FLOAT_COLUMNS = ("agreement_bias", "agreement_loa_low", "agreement_loa_high", "p_vs_best", "p_vs_baseline", "train_seconds", "train_items_per_second", "test_items_per_second")
+
+
 def frame(rows: list[dict[str, Any]], metrics: list[MetricSpec]) -> pl.DataFrame:
-    columns = ["rank", "model", "method", "parameters", "seeds"]
+    columns = ["rank", "rank_range", "top_group", "model", "method", "parameters", "seeds"]
     columns += [f"{m.name}_{part}" for m in metrics for part in ("mean", "sd", "ci_low", "ci_high")]
+    if any("agreement_bias" in r for r in rows):
+        columns += ["agreement_bias", "agreement_loa_low", "agreement_loa_high"]
+    columns += ["p_vs_best", "better_than_baseline", "p_vs_baseline", "train_seconds", "train_items_per_second", "test_items_per_second", "device"]
     columns += ["source", "citation", "protocol", "cardiobench", "date"]
-    schema = {c: (pl.Float64 if any(c.endswith(s) for s in ("_mean", "_sd", "_ci_low", "_ci_high")) else pl.Int64 if c in ("rank", "parameters", "seeds") else pl.String) for c in columns}
+
+    def kind(c: str) -> Any:
+        if any(c.endswith(s) for s in ("_mean", "_sd", "_ci_low", "_ci_high")) or c in FLOAT_COLUMNS:
+            return pl.Float64
+        if c in ("top_group", "better_than_baseline"):
+            return pl.Boolean
+        return pl.Int64 if c in ("rank", "parameters", "seeds") else pl.String
+
+    schema = {c: kind(c) for c in columns}
     return pl.DataFrame([{c: r.get(c, r.get("model") if c == "method" else None) for c in columns} for r in rows], schema=schema, orient="row")
 
 
@@ -152,6 +191,23 @@ def csv_text(data: pl.DataFrame) -> str:
 
 def _fmt(x: float | None, digits: int = 3) -> str:
     return "" if x is None else f"{x:.{digits}f}"
+
+
+def stated(x: float | None) -> str:
+    """A reported number with the digits its paper states (0.8165 stays 0.8165, 92.3 stays 92.3)."""
+    return "" if x is None else f"{x:.6g}"
+
+
+def agreement(records: Sequence[dict[str, Any]]) -> dict[str, float] | None:
+    """Bland-Altman bias (mean of prediction minus truth) and 95% limits of
+    agreement (bias ± 1.96 sd) of scalar predictions, averaged over seeds;
+    None for class scores or maps."""
+    items = [r.get("test_items") for r in records]
+    if any(i is None for i in items) or np.asarray(items[0]["y_pred"]).ndim != 1:
+        return None
+    diffs = [np.asarray(i["y_pred"], dtype=np.float64) - np.asarray(i["y_true"], dtype=np.float64) for i in items]
+    bias, sd = float(np.mean([d.mean() for d in diffs])), float(np.mean([d.std(ddof=1) for d in diffs]))
+    return {"bias": bias, "loa_low": bias - 1.96 * sd, "loa_high": bias + 1.96 * sd}
 
 
 def record_numerics(record: dict[str, Any]) -> str:
@@ -166,7 +222,31 @@ def numerics_text(records: Sequence[dict[str, Any]]) -> str:
     return "; ".join(f"{text} ({n} record{'s' if n != 1 else ''})" for text, n in made.items())
 
 
-def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list[dict[str, Any]], registry: Registry) -> str:
+def _p(value: float | None) -> str:
+    if value is None:
+        return ""
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _versus_baseline(row: dict[str, Any]) -> str:
+    if row.get("better_than_baseline") is None:
+        return "n/a"
+    return f"{'yes' if row['better_than_baseline'] else 'no'} ({_p(row['p_vs_baseline'])})"
+
+
+def _compute(row: dict[str, Any]) -> dict[str, str]:
+    """Machine-specific cost columns (never ranked)."""
+    rate = lambda v: "" if v is None else f"{v:.0f}"  # noqa: E731
+    return {
+        "train s": "" if row.get("train_seconds") is None else f"{row['train_seconds']:.0f}",
+        "items/s train/test": f"{rate(row.get('train_items_per_second'))}/{rate(row.get('test_items_per_second'))}",
+        "device": row.get("device", ""),
+    }
+
+
+def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list[dict[str, Any]], registry: Registry, header: Sequence[str] = (), sections: Sequence[str] = ()) -> str:
+    """The table's page; ``header`` adds bullet lines under the protocol's and
+    ``sections`` whole sections after the reproduced rows (:mod:`.ranking`)."""
     task = registry.task(table.task)
     metrics = [registry.metric(m) for m in task.metrics]
     ranking = registry.metric(task.rank_metric)
@@ -179,14 +259,18 @@ def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list
         f"- **Data**: {table.data}, fingerprint `{table.identity.fingerprint[:16]}`; {data_source(first)}.",
         f"- **Ranking**: {ranking.name} ({'higher' if ranking.higher_is_better else 'lower'} is better), mean over seeds; metrics as mean ± sd over seeds (no sd for one seed) [95% bootstrap CI of that mean: test items resampled, paired across seeds, within each fold for cross-validated runs; none where the records keep no per-item predictions (segmentation maps) over several seeds].",
         f"- **Numerics**: {numerics_text(table.records)}.",
+        *header,
         f"- **Built from** {len(table.records)} run record(s) in `records/` (table schema v{table.identity.schema_version}).",
         "",
         "## Reproduced",
         "",
     ]
     rows = [
-        {"rank": r["rank"], "model": r["model"], "plugin": r["plugin"], "params": f"{r['parameters'] / 1e6:.2f}M", "seeds": r["seeds"]}
+        {"rank": f"{r.get('rank_range', r['rank'])}{' ●' if r.get('top_group') else ''}", "model": r["model"], "plugin": r["plugin"], "params": f"{r['parameters'] / 1e6:.2f}M", "seeds": r["seeds"]}
         | {m.name: cell(r, m.name) for m in metrics}
+        | ({"bias [95% LoA]": f"{r['agreement_bias']:.2f} [{r['agreement_loa_low']:.2f}, {r['agreement_loa_high']:.2f}]"} if "agreement_bias" in r else {})
+        | {"p vs #1": "-" if r["rank"] == 1 else _p(r.get("p_vs_best")) or "n/a", "> baseline (p)": _versus_baseline(r)}
+        | _compute(r)
         | {"cardiobench": r["cardiobench"], "date": r["date"]}
         for r in reproduced
     ]
@@ -197,6 +281,7 @@ def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list
     joint = sorted({(r["model"]["name"], r["joint_of"]) for r in table.records if "joint_of" in r})
     if joint:
         lines += ["", "Multi-task rows: " + "; ".join(f"`{model}` is scored by its {table.task} head in its `{of}` runs (one model, one training, both tasks)" for model, of in joint) + "."]
+    lines += [line for section in sections for line in ("", section)]
     if reported:
         lines += [
             "",
@@ -212,7 +297,7 @@ def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list
             for violation in r.get("audit", []):
                 notes.append(violation.text())
                 marks.append(f"[{len(notes)}]")
-            shown.append({"method": r["method"], "model": r["model"], "protocol": r["protocol"]} | {m.name: _fmt(r[f"{m.name}_mean"]) for m in metrics} | {"audit": " ".join(marks), "source": r["source"], "citation": r["citation"]})
+            shown.append({"method": r["method"], "model": r["model"], "protocol": r["protocol"]} | {m.name: stated(r[f"{m.name}_mean"]) for m in metrics} | {"audit": " ".join(marks), "source": r["source"], "citation": r["citation"]})
         lines.append(markdown(pl.DataFrame(shown) if notes else pl.DataFrame(shown).drop("audit")))
         if notes:
             lines += ["", "Audit (`cardiobench audit`): reported numbers that cannot all be right together.", ""]
@@ -260,6 +345,43 @@ every `ci`-preset record with `cardiobench leaderboard reproduce --preset ci`.
   compares each metric with the record: bit for bit when the re-run's numerics signature
   is the record's (`ci` presets use portable numerics, the same on any x86-64 CPU), else
   statistically (inside the record's 95% interval or its row's seed spread).
+
+## How the ranks are made (table schema v2)
+
+A mean alone does not say which differences are real, so every table says which are
+(`cardiobench/statistics.py`, `cardiobench/leaderboard/ranking.py`):
+
+- **One resampling engine.** A row's 95% interval resamples its test items 1000 times (seed
+  0; within each fold for cross-validated runs; every seed's predictions on the same resample,
+  averaged). The resamples depend only on the fold sizes and the seed, so rows on the same test
+  items share them, and row A's draws minus row B's are the bootstrap distribution of their
+  *paired* difference (Efron and Tibshirani, *An Introduction to the Bootstrap*, 1993, ch. 16;
+  Koehn, EMNLP 2004, the paired bootstrap sacreBLEU ships).
+- **Pairwise tests.** Every pair of rows is compared by the difference of the ranking metric:
+  its 95% percentile interval and a two-sided p-value from the bootstrap standard error
+  (z = d / se), which, unlike a count of resamples, has no floor at 1/1000 and so survives the
+  adjustment; p-values are Holm-adjusted over the table's pairs (Holm, Scand J Stat 6, 1979).
+  `cardiobench.statistics.mcnemar_exact` is there for accuracy-type rankings on one seed; no
+  table ranks by accuracy today.
+- **Ranks.** A row's rank is the range of ranks it could hold: 1 + the rows significantly
+  better (α = 0.05, Holm) to N − the rows significantly worse, so `1-4` means four rows no test
+  can order. ● marks the top group: the rows not significantly different from the first.
+  The *Pairwise comparisons* section (and the site's significance matrix) shows every pair.
+- **Baseline.** Each row against the task's trivial reference (the training-mean target, the
+  training class shares, or for AUC any constant score) on the same resamples, Holm over rows:
+  `yes` when significantly better.
+- **Rank stability** (Maier-Hein et al., Nat Commun 9:5217, 2018; challengeR, Wiesenfarth et
+  al., Sci Rep 11:2369, 2021): every resample's ranking against the table's, as Kendall's tau
+  (median and 95% interval), and how often the first row stays first; the site draws each row's
+  rank distribution as a blob plot. Our rule calls a ranking stable when tau's 2.5% point is at
+  least 0.8 and the first row stays first in at least 95% of resamples.
+- **Rank then aggregate.** Ranking within each seed (or, for one seed, each fold) first and
+  averaging ranks may put another row first; the header says whether that row is in the top
+  group.
+- **Cost.** Train time and items per second (train/test) are the records' own measurements on
+  the device they name: machine-specific, shown for cost, never ranked.
+- **Not yet.** Segmentation records keep no per-item values, so segmentation tables have no
+  comparisons (their header says so); forward FLOPs are not counted yet.
 
 ## Tables
 """

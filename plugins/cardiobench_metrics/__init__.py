@@ -59,6 +59,25 @@ def r2_from_stats(stats: np.ndarray) -> float:
     return 1.0 - sse / sst
 
 
+def mae_from_stats_many(stats: np.ndarray) -> np.ndarray:
+    """:func:`mae_from_stats` of R resamples at once, (R, N, 2) -> (R,)."""
+    return np.mean(np.abs(stats[..., 1] - stats[..., 0]), axis=1)
+
+
+def rmse_from_stats_many(stats: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.mean((stats[..., 0] - stats[..., 1]) ** 2, axis=1))
+
+
+def r2_from_stats_many(stats: np.ndarray) -> np.ndarray:
+    """:func:`r2_from_stats` of R resamples at once (the same constant-target rule)."""
+    sse = np.sum((stats[..., 0] - stats[..., 1]) ** 2, axis=1)
+    sst = np.sum((stats[..., 0] - stats[..., 0].mean(axis=1, keepdims=True)) ** 2, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = 1.0 - sse / sst
+    value = np.where(sst == 0, np.where(sse == 0, 1.0, 0.0), value)
+    return value if stats.shape[1] >= 2 else np.full(len(stats), np.nan)
+
+
 def _labels_and_scores(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Integer labels and (N, K) class scores; (N,) scores are P(class 1)."""
     scores = np.asarray(y_pred, dtype=np.float64)
@@ -302,19 +321,39 @@ def _macro_from_stats(kind: str):  # noqa: ANN202 - a from_stats function
     return from_stats
 
 
+def _macro_from_stats_many(kind: str):  # noqa: ANN202 - a from_stats_many function
+    """:func:`_macro_from_stats` of R resamples at once, (R, N, 2K) -> (R,)."""
+
+    def from_stats_many(stats: np.ndarray) -> np.ndarray:
+        k = stats.shape[2] // 2
+        truth, predicted = stats[..., :k], stats[..., k:]
+        tp, n_true, n_pred = (truth * predicted).sum(1), truth.sum(1), predicted.sum(1)
+        present = (n_true + n_pred) > 0
+        if kind == "precision":
+            values = np.divide(tp, n_pred, out=np.zeros(tp.shape), where=n_pred > 0)
+        elif kind == "recall":
+            values = np.divide(tp, n_true, out=np.zeros(tp.shape), where=n_true > 0)
+        else:
+            values = np.divide(2 * tp, n_true + n_pred, out=np.zeros(tp.shape), where=present)
+        counts = present.sum(1)
+        return np.divide((values * present).sum(1), counts, out=np.full(len(stats), np.nan), where=counts > 0)
+
+    return from_stats_many
+
+
 @hookimpl
 def cardiobench_metrics() -> list[MetricSpec]:
     return [
-        MetricSpec("mae", "mean absolute error", False, mae, SKLEARN, regression_stats, mae_from_stats),
-        MetricSpec("rmse", "root mean squared error", False, rmse, SKLEARN, regression_stats, rmse_from_stats),
-        MetricSpec("r2", "coefficient of determination R^2", True, r2, SKLEARN, regression_stats, r2_from_stats),
+        MetricSpec("mae", "mean absolute error", False, mae, SKLEARN, regression_stats, mae_from_stats, mae_from_stats_many),
+        MetricSpec("rmse", "root mean squared error", False, rmse, SKLEARN, regression_stats, rmse_from_stats, rmse_from_stats_many),
+        MetricSpec("r2", "coefficient of determination R^2", True, r2, SKLEARN, regression_stats, r2_from_stats, r2_from_stats_many),
         MetricSpec("accuracy", "share of items whose highest-scoring class is the true one", True, accuracy, SKLEARN, confusion_stats, accuracy_from_stats, accuracy_from_stats_many),
         MetricSpec("sensitivity", "recall of the positive class (class 1)", True, sensitivity, SKLEARN, confusion_stats, sensitivity_from_stats, sensitivity_from_stats_many),
         MetricSpec("specificity", "recall of the negative class (class 0)", True, specificity, SKLEARN, confusion_stats, specificity_from_stats, specificity_from_stats_many),
         MetricSpec("auc", "ROC AUC of each class against the rest, averaged over classes", True, auc, SKLEARN, auc_stats, auc_from_stats, auc_from_stats_many),
-        MetricSpec("precision-macro", "precision of each class, averaged over classes (macro)", True, _macro("precision"), SKLEARN, class_indicators, _macro_from_stats("precision")),
-        MetricSpec("recall-macro", "recall of each class, averaged over classes (macro)", True, _macro("recall"), SKLEARN, class_indicators, _macro_from_stats("recall")),
-        MetricSpec("f1-macro", "F1 of each class, averaged over classes (macro)", True, _macro("f1"), SKLEARN, class_indicators, _macro_from_stats("f1")),
+        MetricSpec("precision-macro", "precision of each class, averaged over classes (macro)", True, _macro("precision"), SKLEARN, class_indicators, _macro_from_stats("precision"), _macro_from_stats_many("precision")),
+        MetricSpec("recall-macro", "recall of each class, averaged over classes (macro)", True, _macro("recall"), SKLEARN, class_indicators, _macro_from_stats("recall"), _macro_from_stats_many("recall")),
+        MetricSpec("f1-macro", "F1 of each class, averaged over classes (macro)", True, _macro("f1"), SKLEARN, class_indicators, _macro_from_stats("f1"), _macro_from_stats_many("f1")),
         MetricSpec("dice", "Dice similarity of binary masks (threshold 0.5), pooled over all pixels", True, dice, TORCHMETRICS, dice_stats, dice_from_stats, dice_from_stats_many),
         MetricSpec("jaccard", "Jaccard similarity (IoU) of binary masks (threshold 0.5), pooled over all pixels", True, jaccard, TORCHMETRICS, dice_stats, jaccard_from_stats, jaccard_from_stats_many),
         MetricSpec("f1-per-slice", "pixel F1 (Dice) of each item's mask (threshold 0.5), averaged over items", True, f1_per_slice, TORCHMETRICS, dice_stats, f1_per_slice_from_stats),
