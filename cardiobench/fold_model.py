@@ -49,12 +49,14 @@ def first_batch(fold: Fold, size: int = 2) -> dict[str, Any]:
     return default_collate([items[i] for i in range(min(size, len(items)))])
 
 
-def check(model: nn.Module, task: TaskSpec, fold: Fold, info: Mapping[str, Any], who: str) -> None:
+def check(model: nn.Module, task: TaskSpec, fold: Fold, info: Mapping[str, Any], who: str) -> float | None:
     """One batch through a freshly built model, on the CPU, against the task's
     contract (if it declares one); the fold's own model is built again after,
-    from its own seed, so training is unchanged."""
-    if task.contract is not None:
-        check_model(model, first_batch(fold), task.contract.resolved(info), task.name, who)
+    from its own seed, so training is unchanged. Returns the forward FLOPs per
+    item at the task's input shape (None without a contract)."""
+    if task.contract is None:
+        return None
+    return check_model(model, first_batch(fold), task.contract.resolved(info), task.name, who)
 
 
 def keep_as_best(model: nn.Module, folder: Path) -> None:

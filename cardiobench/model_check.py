@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Any
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 from torch import nn
 
 from cardiobench.contract import ModelContract, forward_problems, loss_problems, predict_problems
@@ -46,16 +47,20 @@ def blame_model(model: nn.Module, who: str) -> Iterator[None]:
         raise PluginError(f"{who[0].upper()}{who[1:]} raised in {method}: {type(exc).__name__}: {exc}. This is a bug in that model (re-run with --debug for the traceback).") from exc
 
 
-def check_model(model: nn.Module, batch: Mapping[str, Any], contract: ModelContract, task: str, who: str) -> None:
+def check_model(model: nn.Module, batch: Mapping[str, Any], contract: ModelContract, task: str, who: str) -> float:
     """Run one batch through ``forward``, ``loss`` and ``predict`` (evaluation
     mode, no gradients, random state restored: training is unchanged) and
-    raise one ``PluginError`` listing every way the model breaks ``contract``."""
+    raise one ``PluginError`` listing every way the model breaks ``contract``.
+    Returns the forward pass's FLOPs per item, as PyTorch's
+    ``FlopCounterMode`` counts them (matrix products and convolutions)."""
     problems: list[str] = []
     training = model.training
     model.eval()
+    counter = FlopCounterMode(display=False)
     try:
         with torch.random.fork_rng(devices=[]), torch.no_grad(), blame_model(model, who):
-            outputs = model(batch["input"])
+            with counter:
+                outputs = model(batch["input"])
             if isinstance(model, TaskModel):  # a bare network the core completed: its output shape is known
                 problems += forward_problems(contract, batch["input"], outputs)
             if not problems:
@@ -65,3 +70,4 @@ def check_model(model: nn.Module, batch: Mapping[str, Any], contract: ModelContr
         model.train(training)
     if problems:
         raise PluginError(f"{task}: {bulleted(problems)}; {who} breaks the task's model contract (see: cardiobench list tasks --contract). The first batch showed it, before training.")
+    return counter.get_total_flops() / max(len(batch["input"]), 1)

@@ -31,11 +31,14 @@ def test_items(predictions: Predictions) -> dict[str, Any]:
     return {"test_items": {"ids": predictions.ids, "y_true": predictions.y_true.tolist(), "y_pred": predictions.y_pred.tolist()}}
 
 
-def model_record(spec: ModelSpec, plugin: str, parameters: int, overrides: list[str]) -> dict[str, Any]:
-    """The record's ``model``: name, version, plugin, parameter count, and the
-    arguments the run set (``model.*`` overrides) with their short hash; a
-    sourced model's source and origin (e.g. its file's hash)."""
+def model_record(spec: ModelSpec, plugin: str, parameters: int, overrides: list[str], flops: float | None = None) -> dict[str, Any]:
+    """The record's ``model``: name, version, plugin, parameter count, forward
+    FLOPs per item (when counted), and the arguments the run set (``model.*``
+    overrides) with their short hash; a sourced model's source and origin
+    (e.g. its file's hash)."""
     out: dict[str, Any] = {"name": spec.name, "version": spec.version, "plugin": plugin, "parameters": parameters}
+    if flops is not None:
+        out["flops_per_item"] = int(round(flops))
     args = model_sources.arguments(overrides)
     out |= {"arguments": args, "arguments_hash": model_sources.arguments_hash(args)}
     if spec.source:

@@ -91,6 +91,7 @@ class _Run:
         self.numerics = numerics.signature(numerics.configured(self.values)[0], self.device)
         self.weights = fold_model.Weights(WeightsSource(Path(request.weights)), request.eval_only, request.reinit_mismatched) if request.weights else None
         self.external: external.External | None = None
+        self.flops: float | None = None  # forward FLOPs per item, counted by the model check
 
     def fold(self, fold: Fold, index: int, bundle: DataBundle) -> FoldResult:
         done = self.run_dir / "folds" / f"{fold.name}.json"
@@ -247,7 +248,7 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
         "run_id": run.run_dir.name,
         "task": {"name": task.name, "version": task.version, "plugin": run.registry.plugin_of("tasks", task.name)},
         "dataset": {"name": dataset.name, "version": dataset.version, "plugin": run.registry.plugin_of("datasets", dataset.name), "fingerprint": bundle.fingerprint, "source": bundle.source, "info": bundle.info},
-        "model": model_record(model_spec, run.registry.plugin_of("models", model_spec.name), results[0].parameters, request.overrides),
+        "model": model_record(model_spec, run.registry.plugin_of("models", model_spec.name), results[0].parameters, request.overrides, run.flops),
         "preset": {"name": resolved.config.preset, "version": resolved.config.preset_version, "description": resolved.config.preset_description},
         "seed": request.seed,
         "request": {"overrides": list(request.overrides), "data_root": request.data_root},
@@ -359,7 +360,7 @@ def _prepare(request: RunRequest, registry: Registry, resolved: Resolved, runs_d
             model = fold_model.build(resolved.model, resolved.task, resolved.config.values, bundle.info)
             for fold in bundle.folds if request.weights else []:
                 fold_model.Weights(WeightsSource(Path(request.weights)), request.eval_only, request.reinit_mismatched).load(model, fold.name, len(bundle.folds))
-            fold_model.check(model, resolved.task, bundle.folds[0], bundle.info, resolved.model_label(registry))
+            stages["flops_per_item"] = fold_model.check(model, resolved.task, bundle.folds[0], bundle.info, resolved.model_label(registry))
     return bundle, stages
 
 
@@ -373,6 +374,7 @@ def _start(request: RunRequest, registry: Registry, resolved: Resolved, run_dir:
     bundle, stages = prepared
     run = _Run(request, registry, resolved, run_dir, resolved.info(request, run_dir, tuple(fold.name for fold in bundle.folds)))
     run.external = stages.pop("external", None)
+    run.flops = stages.pop("flops_per_item", None)
     run.log(f"data: {bundle.source} (fingerprint {bundle.fingerprint[:12]}, {len(bundle.folds)} fold(s))")
     run.log(f"numerics: {numerics.describe(run.numerics)}")
     try:

@@ -117,6 +117,7 @@ def reproduced_rows(table: Table, metrics: list[MetricSpec], intervals: bool = T
         timing = [r.get("timing", {}) for r in group]
         row |= {f"agreement_{k}": v for k, v in (agreement(group) or {}).items()}
         row |= {
+            "flops_per_item": _mean_of([r["model"].get("flops_per_item") for r in group]),
             "train_seconds": _mean_of([t.get("train_seconds") for t in timing]),
             "train_items_per_second": _mean_of([t.get("train_items_per_second") for t in timing]),
             "test_items_per_second": _mean_of([t.get("eval_items_per_second") for t in timing]),
@@ -163,7 +164,7 @@ def reported_rows(results: Sequence[ReportedResult], dataset: str, metrics: list
     return rows
 
 
-FLOAT_COLUMNS = ("agreement_bias", "agreement_loa_low", "agreement_loa_high", "p_vs_best", "p_vs_baseline", "train_seconds", "train_items_per_second", "test_items_per_second")
+FLOAT_COLUMNS = ("flops_per_item", "agreement_bias", "agreement_loa_low", "agreement_loa_high", "p_vs_best", "p_vs_baseline", "train_seconds", "train_items_per_second", "test_items_per_second")
 
 
 def frame(rows: list[dict[str, Any]], metrics: list[MetricSpec]) -> pl.DataFrame:
@@ -171,7 +172,7 @@ def frame(rows: list[dict[str, Any]], metrics: list[MetricSpec]) -> pl.DataFrame
     columns += [f"{m.name}_{part}" for m in metrics for part in ("mean", "sd", "ci_low", "ci_high")]
     if any("agreement_bias" in r for r in rows):
         columns += ["agreement_bias", "agreement_loa_low", "agreement_loa_high"]
-    columns += ["p_vs_best", "better_than_baseline", "p_vs_baseline", "train_seconds", "train_items_per_second", "test_items_per_second", "device"]
+    columns += ["p_vs_best", "better_than_baseline", "p_vs_baseline", "flops_per_item", "train_seconds", "train_items_per_second", "test_items_per_second", "device"]
     columns += ["source", "citation", "protocol", "cardiobench", "date"]
 
     def kind(c: str) -> Any:
@@ -238,6 +239,7 @@ def _compute(row: dict[str, Any]) -> dict[str, str]:
     """Machine-specific cost columns (never ranked)."""
     rate = lambda v: "" if v is None else f"{v:.0f}"  # noqa: E731
     return {
+        "GFLOPs/item": "" if row.get("flops_per_item") is None else f"{row['flops_per_item'] / 1e9:.3g}",
         "train s": "" if row.get("train_seconds") is None else f"{row['train_seconds']:.0f}",
         "items/s train/test": f"{rate(row.get('train_items_per_second'))}/{rate(row.get('test_items_per_second'))}",
         "device": row.get("device", ""),
@@ -380,8 +382,11 @@ A mean alone does not say which differences are real, so every table says which 
   group.
 - **Cost.** Train time and items per second (train/test) are the records' own measurements on
   the device they name: machine-specific, shown for cost, never ranked.
+- **FLOPs** per item are the forward pass at the task's input shape, counted by PyTorch's
+  `FlopCounterMode` in every run's model check (`model.flops_per_item` in the record); records
+  made before runs counted them show none.
 - **Not yet.** Segmentation records keep no per-item values, so segmentation tables have no
-  comparisons (their header says so); forward FLOPs are not counted yet.
+  comparisons (their header says so).
 
 ## Tables
 """
