@@ -4,7 +4,7 @@ analysis, and the summary table printed at the end of a run."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,23 @@ def metric_dict(values: Mapping[str, MetricValue]) -> dict[str, dict[str, float 
     return {k: {f: (x if math.isfinite(x) else None) for f, x in v.as_dict().items()} for k, v in values.items()}
 
 
-def test_items(predictions: Predictions) -> dict[str, Any]:
-    """``{"test_items": ...}`` for values or class scores (maps are too large for a record), else {}."""
-    if predictions.y_pred.ndim > 2:
-        return {}
-    return {"test_items": {"ids": predictions.ids, "y_true": predictions.y_true.tolist(), "y_pred": predictions.y_pred.tolist()}}
+STATS_WIDTH = 8  # per-item statistics wider than this (e.g. pixel-AUC histograms) stay out of records
+
+
+def test_items(predictions: Predictions, metrics: Sequence[MetricSpec] = ()) -> dict[str, Any]:
+    """``{"test_items": ...}``: values or class scores per item; for maps
+    (too large for a record) each metric's per-item sufficient statistics
+    instead (Dice: intersection and sizes per slice), from which the
+    leaderboard resamples and compares segmentation like any other task."""
+    if predictions.y_pred.ndim <= 2:
+        return {"test_items": {"ids": predictions.ids, "y_true": predictions.y_true.tolist(), "y_pred": predictions.y_pred.tolist()}}
+    stats = {}
+    for metric in metrics:
+        if metric.item_stats is not None and metric.from_stats is not None:
+            values = np.asarray(metric.item_stats(predictions.y_true, predictions.y_pred), dtype=np.float64)
+            if values.ndim == 2 and values.shape[1] <= STATS_WIDTH:
+                stats[metric.name] = values.tolist()
+    return {"test_items": {"ids": predictions.ids, "stats": stats}} if stats else {}
 
 
 def model_record(spec: ModelSpec, plugin: str, parameters: int, overrides: list[str], flops: float | None = None) -> dict[str, Any]:

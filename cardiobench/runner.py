@@ -213,7 +213,7 @@ class _Run:
             task = self.registry.task(task_name)
             metrics, per_fold = self.score_folds(named, task, f"joint-{task_name}-")
             out[task_name] = {"version": task.version, "metrics": metric_dict(metrics), "folds": [{"name": n, "metrics": metric_dict(m), "n_test": len(p)} for (n, p), m in zip(named, per_fold)]}
-            out[task_name] |= test_items(pooled(named))
+            out[task_name] |= test_items(pooled(named), [self.registry.metric(m) for m in task.metrics])
         return out
 
 
@@ -277,7 +277,7 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
     class_names = bundle.info.get("classes")
     if class_names and joined.y_pred.ndim == 2 and len(class_names) == joined.y_pred.shape[1]:
         record["per_class"] = per_class(joined.y_true, joined.y_pred, class_names)
-    record |= test_items(joined)
+    record |= test_items(joined, run.metrics)
     joint = run.joint_predictions(results)
     if joint:
         record["joint"] = run.joint_record(joint)

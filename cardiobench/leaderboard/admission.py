@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from cardiobench import records
+from cardiobench.evaluation import safe_value
+from cardiobench.leaderboard import tables
 from cardiobench.registry import Registry
 
 MAX_RECORD_BYTES = 32 * 2**20  # the largest committed record is under 1 MB
@@ -65,13 +67,15 @@ def _unsupported_metrics(record: dict[str, Any], registry: Registry) -> list[str
     if not items or record["task"]["name"] not in registry.tasks:
         return []
     task = registry.task(record["task"]["name"])
-    y_true, y_pred, ids = np.asarray(items["y_true"], dtype=np.float64), np.asarray(items["y_pred"], dtype=np.float64), items["ids"]
-    folds = record["folds"]
+    ids, folds = items["ids"], record["folds"]
     parts = [np.array([i.startswith(f"{f['name']}/") for i in ids]) for f in folds] if len(folds) > 1 else [np.ones(len(ids), dtype=bool)]
     out = []
     for name in task.metrics:
         metric = registry.metric(name)
-        values = [float(metric.fn(y_true[keep], y_pred[keep])) for keep in parts]
+        found = tables.item_metric(items, metric)
+        if found is None:
+            continue  # a map metric whose per-item statistics the record does not keep
+        values = [safe_value(found[0], np.flatnonzero(keep)) for keep in parts]
         for fold, value in zip(folds, values):
             stated = fold["metrics"].get(name, {}).get("value")
             if not _agree(stated, value):

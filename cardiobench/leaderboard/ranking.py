@@ -31,7 +31,8 @@ class Judgement:
     difference: np.ndarray  # (n, n) row minus column of the ranking metric
     stability: statistics.Stability | None
     stable_models: list[str] = field(default_factory=list)  # the rows behind ``stability``, in its order
-    per_unit_top: str = ""  # the first model when ranking per seed (or fold) first, then averaging ranks
+    per_unit_top: str = ""
+    baseline_compared: bool = False  # the first model when ranking per seed (or fold) first, then averaging ranks
     units: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -57,8 +58,8 @@ def _baseline_predictions(record: dict[str, Any], metric: MetricSpec) -> np.ndar
     or for a rank-based metric (AUC) any constant score, which ranks every
     item alike. None where the record does not say enough."""
     items, info = record.get("test_items"), record["dataset"].get("info", {})
-    if items is None:
-        return None
+    if items is None or "y_pred" not in items:
+        return None  # maps: the record keeps per-item statistics, not predictions
     y_true, n = np.asarray(items["y_true"]), len(items["ids"])
     if np.asarray(items["y_pred"]).ndim == 1 and "train_target_mean" in info:
         return np.full(n, float(info["train_target_mean"]))
@@ -148,7 +149,7 @@ def judge(rows: list[dict[str, Any]], metric: MetricSpec) -> Judgement:
     if len(usable) >= 2:
         stability = statistics.rank_stability(np.array([rows[i][value] for i in usable]), np.stack([rows[i]["_draws"] for i in usable]), metric.higher_is_better)
     top, units = _per_unit_top(rows, metric)
-    return Judgement(metric, [r["model"] for r in rows], comparable, p, difference, stability, [rows[i]["model"] for i in usable], top, units)
+    return Judgement(metric, [r["model"] for r in rows], comparable, p, difference, stability, [rows[i]["model"] for i in usable], top, units, any(t is not None for t in baseline))
 
 
 def _p(value: float) -> str:
@@ -164,8 +165,9 @@ def header_lines(judgement: Judgement, resamples: int, seed: int, baseline_name:
         f"- **Comparisons**: every pair of rows on the same test items, by the difference of {metric.name}: paired bootstrap ({resamples} resamples, seed {seed}; items resampled within folds, "
         f"the same resamples for every row, seeds averaged), two-sided p from the bootstrap standard error, Holm-adjusted over the table's {n * (n - 1) // 2} pair{'s' if n > 2 else ''} (α = {statistics.ALPHA}). "
         f"**rank** is each model's range of possible ranks: 1 + the models significantly better, to {n} − the models significantly worse; ● marks the top group, the rows not significantly different from the first.",
-        f"- **Baseline**: `> baseline` compares each row with the {baseline_name or 'trivial reference'} on the same resamples (Holm over rows): yes when significantly better.",
     ]
+    if judgement.baseline_compared:
+        lines.append(f"- **Baseline**: `> baseline` compares each row with the {baseline_name or 'trivial reference'} on the same resamples (Holm over rows): yes when significantly better.")
     s = judgement.stability
     if s is not None:
         verdict = "stable" if s.stable else "**unstable**"

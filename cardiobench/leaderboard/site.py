@@ -114,7 +114,7 @@ def _run_figures(record: dict[str, Any], task: TaskSpec, folder: Path) -> list[d
         plotting.save(history, folder / "history.png", dpi=PLOT_DPI)
         figures.append({"src": f"{record['run_id']}/history.png", "caption": "Training and validation loss per epoch"})
     items = record.get("test_items")
-    if items is not None and task.plots is not None:
+    if items is not None and "y_pred" in items and task.plots is not None:
         predictions = Predictions(list(items["ids"]), np.asarray(items["y_true"]), np.asarray(items["y_pred"], dtype=np.float64))
         for path in task.plots(predictions, folder):
             figures.append({"src": f"{record['run_id']}/{path.name}", "caption": f"{path.stem.replace('_', ' ')} (test set)"})

@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from cardiobench.engine import numerics
-from cardiobench.evaluation import MetricValue, bootstrap_draws, bootstrap_draws_many, fold_mean, on_rows, on_rows_many, safe_value
+from cardiobench.evaluation import ManyRowMetric, MetricValue, RowMetric, bootstrap_draws, bootstrap_draws_many, fold_mean, on_rows, on_rows_many, safe_value
 from cardiobench.leaderboard.protocol import describe, row_label
 from cardiobench.leaderboard.store import Table
 from cardiobench.registry import Registry
@@ -40,6 +40,19 @@ def data_source(record: dict[str, Any]) -> str:
     return str(record["dataset"]["source"]).split(" at ")[0]
 
 
+def item_metric(items: dict[str, Any], metric: MetricSpec) -> tuple[RowMetric, ManyRowMetric | None] | None:
+    """``metric`` of a record's test items as a function of row indices (and
+    of many resamples at once, where the metric offers it): from the
+    predictions, or from the per-item statistics a segmentation record keeps."""
+    if "stats" in items:
+        if metric.name not in items["stats"] or metric.from_stats is None:
+            return None
+        stats, one, many = np.asarray(items["stats"][metric.name], dtype=np.float64), metric.from_stats, metric.from_stats_many
+        return (lambda rows: one(stats[rows])), (None if many is None else lambda rows: many(stats[rows]))
+    y_true, y_pred = np.asarray(items["y_true"], dtype=np.float64), np.asarray(items["y_pred"], dtype=np.float64)
+    return on_rows(metric, y_true, y_pred), on_rows_many(metric, y_true, y_pred)
+
+
 def pooled_draws(records: Sequence[dict[str, Any]], metric: MetricSpec) -> MetricValue | None:
     """The seed-averaged headline metric with its 95% CI and bootstrap draws,
     resampling test items (paired across seeds). A cross-validated run's
@@ -55,9 +68,10 @@ def pooled_draws(records: Sequence[dict[str, Any]], metric: MetricSpec) -> Metri
     sizes = fold_sizes(records[0])
     if sum(sizes) != len(items[0]["ids"]) or any(fold_sizes(r) != sizes for r in records):
         return None
-    y_true = np.asarray(items[0]["y_true"], dtype=np.float64)
-    per_seed = [on_rows(metric, y_true, np.asarray(i["y_pred"], dtype=np.float64)) for i in items]
-    many = [on_rows_many(metric, y_true, np.asarray(i["y_pred"], dtype=np.float64)) for i in items]
+    found = [item_metric(i, metric) for i in items]
+    if any(f is None for f in found):
+        return None
+    per_seed, many = [f[0] for f in found], [f[1] for f in found]
 
     def seed_mean(rows: np.ndarray) -> float:
         return float(np.mean([fn(rows) for fn in per_seed]))
@@ -204,7 +218,7 @@ def agreement(records: Sequence[dict[str, Any]]) -> dict[str, float] | None:
     agreement (bias ± 1.96 sd) of scalar predictions, averaged over seeds;
     None for class scores or maps."""
     items = [r.get("test_items") for r in records]
-    if any(i is None for i in items) or np.asarray(items[0]["y_pred"]).ndim != 1:
+    if any(i is None or "y_pred" not in i for i in items) or np.asarray(items[0]["y_pred"]).ndim != 1:
         return None
     diffs = [np.asarray(i["y_pred"], dtype=np.float64) - np.asarray(i["y_true"], dtype=np.float64) for i in items]
     bias, sd = float(np.mean([d.mean() for d in diffs])), float(np.mean([d.std(ddof=1) for d in diffs]))
@@ -385,8 +399,10 @@ A mean alone does not say which differences are real, so every table says which 
 - **FLOPs** per item are the forward pass at the task's input shape, counted by PyTorch's
   `FlopCounterMode` in every run's model check (`model.flops_per_item` in the record); records
   made before runs counted them show none.
-- **Not yet.** Segmentation records keep no per-item values, so segmentation tables have no
-  comparisons (their header says so).
+- **Segmentation.** A segmentation record keeps each test slice's (or frame's) sufficient
+  statistics per metric (Dice: overlap and sizes), not its maps, so its intervals and
+  comparisons resample exactly what the run's pooled Dice is made of. Records made before
+  they did keep none: their rows are not compared (the header says so).
 
 ## Tables
 """
