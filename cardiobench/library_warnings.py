@@ -2,6 +2,8 @@
 command runs (scikit-learn, PyTorch, NumPy, ...) reaches the terminal once,
 as one ``warning:`` line that names where it came from, never as the raw
 two-line ``file:line: Category: message`` form (``--debug`` keeps that form).
+Deprecation warnings are for the developers of the code that calls a
+library, not for our users: they are dropped (``--debug`` shows them).
 Warnings we already report in our own terms (an undefined metric, say) are
 silenced where they arise instead.
 """
@@ -32,8 +34,8 @@ def in_our_words(debug: bool = False) -> Iterator[None]:
 
     def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: str | None = None) -> None:  # noqa: ARG001 - warnings.showwarning's signature
         text = " ".join(str(message).split())
-        if (category, text) in seen:
-            return
+        if issubclass(category, (DeprecationWarning, PendingDeprecationWarning)) or (category, text) in seen:
+            return  # a library's deprecation is for its callers' developers, not for our users
         seen.add((category, text))
         print(f"warning: {text} ({category.__name__} from {_package(filename)}; --debug shows where)", file=file or sys.stderr)
 
