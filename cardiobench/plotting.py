@@ -70,3 +70,4 @@ def grey_preview(image: Any, _info: Any = None) -> np.ndarray:
     grey = image[0].float().cpu().numpy()
     grey = (grey - grey.min()) / max(float(grey.max() - grey.min()), 1e-6)
     return np.repeat((255 * grey).astype(np.uint8)[..., None], 3, axis=2)
+

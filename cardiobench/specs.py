@@ -164,7 +164,9 @@ class TaskSpec:
     refined per model in ``<model>/<preset>.yaml``. The first metric in
     ``metrics`` that equals ``rank_metric`` ranks leaderboards, in the direction
     its metric spec gives. ``reference_baseline`` maps training targets to the
-    constant prediction a trivial model would make (printed beside the model).
+    constant prediction a trivial model would make (printed beside the model);
+    ``paper_baseline`` names the model the task's paper compares its method
+    with (leaderboards test every row against it).
     ``subsets`` name groups of test items (a predicate over item ids); every
     metric is also reported on each, as ``<metric>/<subset>``. ``preview``
     turns one input item into an RGB uint8 image (for overlays such as CAMs).
@@ -190,6 +192,7 @@ class TaskSpec:
     presets_dir: Path
     reference_baseline: Callable[[np.ndarray], np.ndarray] | None = None
     reference_baseline_name: str = ""
+    paper_baseline: str = ""
     plots: Callable[[Any, Path], list[Path]] | None = None
     subsets: Mapping[str, Callable[[Sequence[str]], np.ndarray]] = field(default_factory=dict)
     preview: Callable[[torch.Tensor, Mapping[str, Any]], np.ndarray] | None = None

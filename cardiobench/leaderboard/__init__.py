@@ -51,12 +51,12 @@ def build(store: Store, registry: Registry) -> Built:
         for table in store.tables(task_name, ledger):
             rank_metric = registry.metric(task.rank_metric)
             reproduced = tables.rank(tables.reproduced_rows(table, metrics, ranking=rank_metric.name), rank_metric)
-            judgement = ranking.judge(reproduced, rank_metric)
+            judgement = ranking.judge(reproduced, rank_metric, task.paper_baseline)
             reported = tables.reported_rows(registry.reported_for(task_name), table.dataset, metrics, task.checks)
             folder = store.root / task_name
             files[folder / f"{table.stem}.csv"] = tables.csv_text(tables.frame(reproduced + reported, metrics))
-            header = ranking.header_lines(judgement, tables.RESAMPLES, tables.BOOTSTRAP_SEED, task.reference_baseline_name)
-            files[folder / f"{table.stem}.md"] = tables.markdown_text(table, reproduced, reported, registry, header, [s for s in [ranking.matrix_section(judgement)] if s])
+            header = ranking.header_lines(judgement, tables.RESAMPLES, tables.BOOTSTRAP_SEED, task.reference_baseline_name, task.paper_baseline)
+            files[folder / f"{table.stem}.md"] = tables.markdown_text(table, reproduced, reported, registry, header, [s for s in [ranking.matrix_section(judgement)] if s], task.paper_baseline)
             first = table.records[0]
             entries.append(
                 {
@@ -166,19 +166,29 @@ def _admit(record: dict[str, Any], existing: list[dict[str, Any]]) -> None:
             )
 
 
-def parameter_figure(table: Table, metric: MetricSpec) -> Any:
-    """The ranking metric (mean ± sd over seeds) against parameter count, one point per model."""
-    rows = tables.reproduced_rows(table, [metric], intervals=False)
-    fig, ax = plotting.plt.subplots(figsize=(6, 4))
-    for row in rows:
-        ax.errorbar(row["parameters"] / 1e6, row[f"{metric.name}_mean"], yerr=row[f"{metric.name}_sd"], fmt="o", capsize=3)
-        ax.annotate(row["model"], (row["parameters"] / 1e6, row[f"{metric.name}_mean"]), textcoords="offset points", xytext=(4, 4), fontsize=8)
-    ax.set(xlabel="parameters (millions)", ylabel=f"{metric.name} ({'higher' if metric.higher_is_better else 'lower'} is better)", title=f"{table.task} on {table.data}, preset {table.preset}, v{table.version}")
+COST_AXES = {"parameters": ("parameters", 1e6, "parameters (millions)"), "flops": ("flops_per_item", 1e9, "forward GFLOPs per item")}
+
+
+def parameter_figure(table: Table, metric: MetricSpec, cost: str = "parameters") -> Any | None:
+    """The ranking metric (mean ± sd over seeds) against parameter count (or
+    forward FLOPs per item), one point per model, named in a legend beside
+    the axes (labels at the points overlap where models are alike); None when
+    no row has the cost (records made before FLOPs were counted)."""
+    key, scale, label = COST_AXES[cost]
+    rows = [r for r in tables.reproduced_rows(table, [metric], intervals=False) if r.get(key)]
+    if not rows:
+        return None
+    fig, ax = plotting.plt.subplots(figsize=(7.5, 4))
+    for i, row in enumerate(rows):
+        ax.errorbar(row[key] / scale, row[f"{metric.name}_mean"], yerr=row[f"{metric.name}_sd"], fmt="osD^vP*Xh<>"[i % 11], capsize=3, label=row["model"])
+    ax.set(xlabel=label, ylabel=f"{metric.name} ({'higher' if metric.higher_is_better else 'lower'} is better)", title=f"{table.task} on {table.data}, preset {table.preset}, v{table.version}")
     ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    fig.tight_layout()
     return fig
 
 
 def plot(store: Store, registry: Registry, task: str) -> list[Path]:
     """Per table version: the ranking metric against parameter count (PNG next to the table)."""
     metric = registry.metric(registry.task(task).rank_metric)
-    return [plotting.save(parameter_figure(table, metric), store.root / task / f"{table.stem}.png") for table in store.tables(task, store.ledger(task))]
+    return [plotting.save(parameter_figure(table, metric), store.root / task / f"{table.stem}.png") for table in store.tables(task, store.ledger(task))]  # every table has parameters

@@ -120,7 +120,22 @@ def _per_unit_top(rows: list[dict[str, Any]], metric: MetricSpec) -> tuple[str, 
     return rows[best]["model"], f"{len(shared)} {kind}"
 
 
-def judge(rows: list[dict[str, Any]], metric: MetricSpec) -> Judgement:
+def paper_baseline_tests(rows: list[dict[str, Any]], metric: MetricSpec, comparable: list[bool], name: str) -> None:
+    """Each comparable row against the task's paper baseline row (Holm over
+    rows), as ``better_than_paper_baseline`` and ``p_vs_paper_baseline``."""
+    index = next((i for i, r in enumerate(rows) if r["model"] == name and comparable[i]), None)
+    tests: list[statistics.PairedTest | None] = [None] * len(rows)
+    if index is not None:
+        sign = 1.0 if metric.higher_is_better else -1.0
+        value, base = metric.name + "_mean", rows[index]
+        tests = [None if i == index or not ok else statistics.paired_test(sign * r[value], sign * base[value], sign * r["_draws"], sign * base["_draws"]) for i, (r, ok) in enumerate(zip(rows, comparable))]
+    adjusted = statistics.holm([t.p if t is not None else np.nan for t in tests])
+    for row, test, p in zip(rows, tests, adjusted):
+        row["better_than_paper_baseline"] = None if test is None else bool(p < statistics.ALPHA and test.difference > 0)
+        row["p_vs_paper_baseline"] = None if test is None else float(p)
+
+
+def judge(rows: list[dict[str, Any]], metric: MetricSpec, paper_baseline: str = "") -> Judgement:
     """Pairwise paired tests (Holm within the table), rank ranges, the top
     group, baseline tests and rank stability; fields are added to ``rows``."""
     n = len(rows)
@@ -144,6 +159,7 @@ def judge(rows: list[dict[str, Any]], metric: MetricSpec) -> Judgement:
         row["p_vs_best"] = None if i == 0 or not np.isfinite(p[0, i]) else float(p[0, i])
         row["better_than_baseline"] = None if baseline[i] is None else bool(baseline_p[i] < statistics.ALPHA and baseline[i].difference > 0)
         row["p_vs_baseline"] = None if baseline[i] is None else float(baseline_p[i])
+    paper_baseline_tests(rows, metric, comparable, paper_baseline)
     stability = None
     usable = [i for i in range(n) if comparable[i]]
     if len(usable) >= 2:
@@ -156,7 +172,7 @@ def _p(value: float) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def header_lines(judgement: Judgement, resamples: int, seed: int, baseline_name: str) -> list[str]:
+def header_lines(judgement: Judgement, resamples: int, seed: int, baseline_name: str, paper_baseline: str = "") -> list[str]:
     """The table's bullet lines on how its ranks and comparisons were made and how stable they are."""
     metric, n = judgement.metric, sum(judgement.comparable)
     if n < 2:
@@ -166,6 +182,8 @@ def header_lines(judgement: Judgement, resamples: int, seed: int, baseline_name:
         f"the same resamples for every row, seeds averaged), two-sided p from the bootstrap standard error, Holm-adjusted over the table's {n * (n - 1) // 2} pair{'s' if n > 2 else ''} (α = {statistics.ALPHA}). "
         f"**rank** is each model's range of possible ranks: 1 + the models significantly better, to {n} − the models significantly worse; ● marks the top group, the rows not significantly different from the first.",
     ]
+    if paper_baseline and paper_baseline in judgement.models:
+        lines.append(f"- **Paper baseline**: `> {paper_baseline}` tests each row against `{paper_baseline}`, the model the task's paper compares with, the same way (Holm over rows).")
     if judgement.baseline_compared:
         lines.append(f"- **Baseline**: `> baseline` compares each row with the {baseline_name or 'trivial reference'} on the same resamples (Holm over rows): yes when significantly better.")
     s = judgement.stability

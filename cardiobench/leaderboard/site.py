@@ -196,8 +196,12 @@ class _Builder:
             row["runs"] = [{"seed": r["seed"], "href": f"runs/{r['run_id']}.html"} for r in sorted(by_model[row["model"]], key=lambda r: r["seed"])]
         folder = self.out / task.name
         plotting.save(parameter_figure(table, ranking), folder / f"{table.stem}.png", dpi=PLOT_DPI)
-        judgement = ranking_module.judge(tables.rank(tables.reproduced_rows(table, [ranking], ranking=ranking.name), ranking), ranking)
+        judgement = ranking_module.judge(tables.rank(tables.reproduced_rows(table, [ranking], ranking=ranking.name), ranking), ranking, task.paper_baseline)
         statistics_figures = []
+        flops = parameter_figure(table, ranking, "flops")
+        if flops is not None:
+            plotting.save(flops, folder / f"{table.stem}-flops.png", dpi=PLOT_DPI)
+            statistics_figures.append({"src": f"{table.stem}-flops.png", "caption": f"{ranking.name} (mean ± sd over seeds) against forward FLOPs per item at the task's input shape."})
         for suffix, draw, caption in (
             ("significance", ranking_plots.significance_figure, f"Every compared pair of rows: is the row significantly better (green) or worse (red) than the column in {ranking.name}? Paired bootstrap, Holm-adjusted."),
             ("stability", ranking_plots.stability_figure, "How often each model takes each rank when the test items are resampled (blob area); the line marks its median rank."),
@@ -226,7 +230,7 @@ class _Builder:
             joint="; ".join(f"{model} is scored by its {table.task} head in its {of} runs" for model, of in joint),
             plot=f"{table.stem}.png",
             statistics_figures=statistics_figures,
-            how_to_read=[_inline_markdown(line.removeprefix("- ")) for line in ranking_module.header_lines(judgement, tables.RESAMPLES, tables.BOOTSTRAP_SEED, task.reference_baseline_name)],
+            how_to_read=[_inline_markdown(line.removeprefix("- ")) for line in ranking_module.header_lines(judgement, tables.RESAMPLES, tables.BOOTSTRAP_SEED, task.reference_baseline_name, task.paper_baseline)],
             history=_history(self.store, table, versions),
         )
         bar.update()

@@ -33,6 +33,7 @@ ECG_PVC_APB = TaskSpec(
     presets_dir=PRESETS / "ecg-pvc-apb",
     reference_baseline=class_shares,
     reference_baseline_name="training class prior",
+    paper_baseline="ecg-classifier",  # the classifier-alone baseline of section 5.1
     plots=roc_plot,
     analysis=analyse,
     contract=ModelContract("CL", 2, "classes", "1 for PVC, 0 for APB", classes=2),

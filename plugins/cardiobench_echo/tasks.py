@@ -54,6 +54,7 @@ LVEF = TaskSpec(
     presets_dir=PRESETS / "lvef",
     reference_baseline=lambda train_ef: np.mean(train_ef),
     reference_baseline_name="training-mean EF",
+    paper_baseline="r2plus1d",  # the R(2+1)D baseline of STCA's Table 2
     plots=lambda preds, out: plotting.regression_plots(preds.y_true, preds.y_pred, out, "EF (%)"),
     preview=first_frame,
     contract=ModelContract("CTHW", 3, "scalar", "left-ventricular ejection fraction", unit="EF %"),
