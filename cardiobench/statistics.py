@@ -99,7 +99,7 @@ def rank_label(low: int, high: int) -> str:
 class Stability:
     """Kendall's tau between the table's ranking and each bootstrap ranking
     (median and 95% interval), the share of resamples that keep the first
-    model first, and ``counts[i, k]``: how often model i took rank k + 1."""
+    model first (or tied for first), and ``counts[i, k]``: how often model i took rank k + 1."""
 
     tau_median: float
     tau_low: float
@@ -132,4 +132,6 @@ def rank_stability(values: np.ndarray, draws: np.ndarray, higher_is_better: bool
     n = len(values)
     counts = np.stack([np.bincount(np.clip(np.rint(ranks[i]).astype(int) - 1, 0, n - 1), minlength=n) for i in range(n)])
     low, median, high = np.percentile(taus, [2.5, 50, 97.5])
-    return Stability(float(median), float(low), float(high), float(np.mean(ranks[first] == 1)), counts)
+    signed = -draws if higher_is_better else draws
+    first_kept = float(np.mean(signed[first] <= signed.min(axis=0)))  # first, or tied for first
+    return Stability(float(median), float(low), float(high), first_kept, counts)

@@ -186,7 +186,8 @@ def test_rows_of_other_protocols_stay_apart(trained: Path, model_file: Path, tmp
     submit(store, registry, [trained, _run_dir(short.out)])
     write(build(store, registry))
     table = next((tmp_path / "board" / "ecg-pvc-apb").glob("*__ci__v1.md")).read_text()
-    rows = [line for line in table.splitlines() if "ecg_net.py:build" in line and line.startswith("|")]  # the file's folder shows as <local>
+    reproduced = table.split("## Reproduced")[1].split("\n## ")[0]
+    rows = [line for line in reproduced.splitlines() if "ecg_net.py:build" in line and line.startswith("|")]  # the file's folder shows as <local>
     assert len(rows) == 2 and ["[--set " in row for row in rows] == [False, True]
     assert "--set train.epochs=1" in table and "[--set " in table and "[args " in table
     again = cli("leaderboard", "submit", trained, "--root", tmp_path / "board")

@@ -165,7 +165,10 @@ def judge(rows: list[dict[str, Any]], metric: MetricSpec, paper_baseline: str = 
     if len(usable) >= 2:
         stability = statistics.rank_stability(np.array([rows[i][value] for i in usable]), np.stack([rows[i]["_draws"] for i in usable]), metric.higher_is_better)
     top, units = _per_unit_top(rows, metric)
-    return Judgement(metric, [r["model"] for r in rows], comparable, p, difference, stability, [rows[i]["model"] for i in usable], top, units, any(t is not None for t in baseline))
+    return Judgement(
+        metric, [r["model"] for r in rows], comparable, p, difference, stability,
+        stable_models=[rows[i]["model"] for i in usable], per_unit_top=top, units=units, baseline_compared=any(t is not None for t in baseline),
+    )
 
 
 def _p(value: float) -> str:
