@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -96,8 +97,8 @@ def outcome_of(run_dir: Path, killed: bool) -> Outcome:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Outcome, dict[str, float]]:
-    """The uninterrupted run and its phase durations."""
+def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Outcome, dict[str, float], Path]:
+    """The uninterrupted run, its phase durations and its filled cache."""
     work = tmp_path_factory.mktemp("reference")
     result = cardiobench([*RUN, "--runs-dir", work / "runs"], work / "cache")
     assert result.returncode == 0, result.stderr
@@ -105,7 +106,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Outcome, dict[s
     durations: dict[str, float] = {}
     for entry in records.read(run_dir / records.RECORD_FILE)["timing"]["phases"]:
         durations[entry["phase"]] = durations.get(entry["phase"], 0.0) + entry["seconds"]
-    return outcome_of(run_dir, False), durations
+    return outcome_of(run_dir, False), durations, work / "cache"
 
 
 def kill_spec(phase: str, durations: dict[str, float], rng: random.Random) -> dict:
@@ -117,9 +118,14 @@ def kill_spec(phase: str, durations: dict[str, float], rng: random.Random) -> di
     return {"phase": phase, "delay": rng.uniform(0.0, seconds)}
 
 
-def kill_and_finish(phase: str, trial: int, reference: tuple[Outcome, dict[str, float]], work: Path) -> Outcome:
+CACHE_PHASES = ("data generation", "video decoding")  # the phases that fill the cache start from an empty one
+
+
+def kill_and_finish(phase: str, trial: int, reference: tuple[Outcome, dict[str, float], Path], work: Path) -> Outcome:
     spec = kill_spec(phase, reference[1], random.Random(f"{phase}/{trial}"))
     cache, runs = work / "cache", work / "runs"
+    if phase not in CACHE_PHASES:  # later phases: the reference's cache, so the trial spends its time where the kill lands
+        shutil.copytree(reference[2], cache)
     killed = cardiobench([*RUN, "--runs-dir", runs], cache, spec)
     assert killed.returncode in (0, -9), killed.stderr
     assert_nothing_half_written(cache, runs)
@@ -140,7 +146,7 @@ def submit_trial(record_dir: Path, work: Path, spec: dict | None) -> dict[str, b
     return {str(p.relative_to(board)): p.read_bytes() for p in sorted(board.rglob("*")) if p.is_file() and not p.name.startswith(".")}
 
 
-def _sweep(phases: list[str], trials: int, reference: tuple[Outcome, dict[str, float]], tmp_path: Path) -> dict[str, dict[str, int]]:
+def _sweep(phases: list[str], trials: int, reference: tuple[Outcome, dict[str, float], Path], tmp_path: Path) -> dict[str, dict[str, int]]:
     tally = {}
     expected = reference[0]
     for phase in phases:
