@@ -268,7 +268,7 @@ class DecodePerAccess:
             except OSError as exc:
                 problems[path] = f"cannot be read: {exc}"
 
-        _pool_map(work, list(items), desc.replace("(once)", "(checking; no cache)"), workers=workers)
+        _pool_map(work, list(items), "checking videos (no cache)", workers=workers)
         return problems
 
     def frames(self, source: Path) -> np.ndarray:

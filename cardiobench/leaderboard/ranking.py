@@ -31,10 +31,9 @@ class Judgement:
     difference: np.ndarray  # (n, n) row minus column of the ranking metric
     stability: statistics.Stability | None
     stable_models: list[str] = field(default_factory=list)  # the rows behind ``stability``, in its order
-    per_unit_top: str = ""
-    baseline_compared: bool = False  # the first model when ranking per seed (or fold) first, then averaging ranks
+    per_unit_top: str = ""  # the first model when ranking per seed (or fold) first, then averaging ranks
+    baseline_compared: bool = False
     units: str = ""
-    notes: list[str] = field(default_factory=list)
 
 
 def _shared_items(rows: list[dict[str, Any]]) -> list[bool]:
@@ -75,24 +74,35 @@ def _baseline_predictions(record: dict[str, Any], metric: MetricSpec) -> np.ndar
     return None
 
 
+def _against(rows: list[dict[str, Any]], metric: MetricSpec, comparable: list[bool], value: float, draws: np.ndarray, skip: int | None = None) -> list[statistics.PairedTest | None]:
+    """Each comparable row (but ``skip``) against a reference with ``value``
+    and ``draws`` on the same resamples; a positive difference is better."""
+    sign = 1.0 if metric.higher_is_better else -1.0
+    return [
+        statistics.paired_test(sign * row[f"{metric.name}_mean"], sign * value, sign * row["_draws"], sign * draws) if ok and i != skip else None
+        for i, (row, ok) in enumerate(zip(rows, comparable))
+    ]
+
+
+def _record_tests(rows: list[dict[str, Any]], tests: list[statistics.PairedTest | None], which: str) -> None:
+    """``better_than_<which>`` and ``p_vs_<which>`` of every row, Holm over rows."""
+    adjusted = statistics.holm([t.p if t is not None else np.nan for t in tests])
+    for row, test, p in zip(rows, tests, adjusted):
+        row[f"better_than_{which}"] = None if test is None else bool(p < statistics.ALPHA and test.difference > 0)
+        row[f"p_vs_{which}"] = None if test is None else float(p)
+
+
 def baseline_tests(rows: list[dict[str, Any]], metric: MetricSpec, comparable: list[bool]) -> list[statistics.PairedTest | None]:
     """Each comparable row against the trivial reference on the same resamples."""
     first = next((r for r, ok in zip(rows, comparable) if ok), None)
-    if first is None:
-        return [None] * len(rows)
-    record = first["_records"][0]
-    baseline = _baseline_predictions(record, metric)
+    record = first["_records"][0] if first is not None else None
+    baseline = _baseline_predictions(record, metric) if record is not None else None
     if baseline is None:
         return [None] * len(rows)
-    as_model = dict(record, test_items=dict(record["test_items"], y_pred=baseline.tolist()))
-    reference = tables.pooled_draws([as_model], metric)
+    reference = tables.pooled_draws([dict(record, test_items=dict(record["test_items"], y_pred=baseline.tolist()))], metric)
     if reference is None or reference.draws is None:
         return [None] * len(rows)
-    out = []
-    for row, ok in zip(rows, comparable):
-        sign = 1.0 if metric.higher_is_better else -1.0  # positive: better than the baseline
-        out.append(statistics.paired_test(sign * row[f"{metric.name}_mean"], sign * reference.value, sign * row["_draws"], sign * reference.draws) if ok else None)
-    return out
+    return _against(rows, metric, comparable, reference.value, reference.draws)
 
 
 def _per_unit_top(rows: list[dict[str, Any]], metric: MetricSpec) -> tuple[str, str]:
@@ -120,19 +130,12 @@ def _per_unit_top(rows: list[dict[str, Any]], metric: MetricSpec) -> tuple[str, 
     return rows[best]["model"], f"{len(shared)} {kind}"
 
 
-def paper_baseline_tests(rows: list[dict[str, Any]], metric: MetricSpec, comparable: list[bool], name: str) -> None:
-    """Each comparable row against the task's paper baseline row (Holm over
-    rows), as ``better_than_paper_baseline`` and ``p_vs_paper_baseline``."""
+def paper_baseline_tests(rows: list[dict[str, Any]], metric: MetricSpec, comparable: list[bool], name: str) -> list[statistics.PairedTest | None]:
+    """Each comparable row against the task's paper baseline row."""
     index = next((i for i, r in enumerate(rows) if r["model"] == name and comparable[i]), None)
-    tests: list[statistics.PairedTest | None] = [None] * len(rows)
-    if index is not None:
-        sign = 1.0 if metric.higher_is_better else -1.0
-        value, base = metric.name + "_mean", rows[index]
-        tests = [None if i == index or not ok else statistics.paired_test(sign * r[value], sign * base[value], sign * r["_draws"], sign * base["_draws"]) for i, (r, ok) in enumerate(zip(rows, comparable))]
-    adjusted = statistics.holm([t.p if t is not None else np.nan for t in tests])
-    for row, test, p in zip(rows, tests, adjusted):
-        row["better_than_paper_baseline"] = None if test is None else bool(p < statistics.ALPHA and test.difference > 0)
-        row["p_vs_paper_baseline"] = None if test is None else float(p)
+    if index is None:
+        return [None] * len(rows)
+    return _against(rows, metric, comparable, rows[index][f"{metric.name}_mean"], rows[index]["_draws"], skip=index)
 
 
 def judge(rows: list[dict[str, Any]], metric: MetricSpec, paper_baseline: str = "") -> Judgement:
@@ -152,27 +155,22 @@ def judge(rows: list[dict[str, Any]], metric: MetricSpec, paper_baseline: str = 
     better = (p < statistics.ALPHA) & (sign * difference > 0)
     ranges = statistics.rank_ranges(n, better)
     baseline = baseline_tests(rows, metric, comparable)
-    baseline_p = statistics.holm([t.p if t is not None else np.nan for t in baseline])
+    _record_tests(rows, baseline, "baseline")
+    _record_tests(rows, paper_baseline_tests(rows, metric, comparable, paper_baseline), "paper_baseline")
+    top = _top_group(p, comparable)
     for i, row in enumerate(rows):
         row["rank_range"] = statistics.rank_label(*ranges[i]) if comparable[i] else str(row["rank"])
-        row["top_group"] = bool(comparable[i] and (i == 0 or not p[0, i] < statistics.ALPHA)) if comparable[0] else None
+        row["top_group"] = top[i] if comparable[0] else None
         row["p_vs_best"] = None if i == 0 or not np.isfinite(p[0, i]) else float(p[0, i])
-        row["better_than_baseline"] = None if baseline[i] is None else bool(baseline_p[i] < statistics.ALPHA and baseline[i].difference > 0)
-        row["p_vs_baseline"] = None if baseline[i] is None else float(baseline_p[i])
-    paper_baseline_tests(rows, metric, comparable, paper_baseline)
     stability = None
     usable = [i for i in range(n) if comparable[i]]
     if len(usable) >= 2:
         stability = statistics.rank_stability(np.array([rows[i][value] for i in usable]), np.stack([rows[i]["_draws"] for i in usable]), metric.higher_is_better)
-    top, units = _per_unit_top(rows, metric)
+    first_by_units, units = _per_unit_top(rows, metric)
     return Judgement(
         metric, [r["model"] for r in rows], comparable, p, difference, stability,
-        stable_models=[rows[i]["model"] for i in usable], per_unit_top=top, units=units, baseline_compared=any(t is not None for t in baseline),
+        stable_models=[rows[i]["model"] for i in usable], per_unit_top=first_by_units, units=units, baseline_compared=any(t is not None for t in baseline),
     )
-
-
-def _p(value: float) -> str:
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def header_lines(judgement: Judgement, resamples: int, seed: int, baseline_name: str, paper_baseline: str = "") -> list[str]:
@@ -197,15 +195,15 @@ def header_lines(judgement: Judgement, resamples: int, seed: int, baseline_name:
             f"the first row stays first in {100 * s.first_kept:.0f}% of resamples. The ranking is {verdict} (our rule: stable when tau's 2.5% point is at least 0.8 and the first stays first in at least 95%)."
         )
     if judgement.per_unit_top:
-        tops = [m for m, top in zip(judgement.models, _top(judgement)) if top]
+        tops = [m for m, top in zip(judgement.models, _top_group(judgement.p_holm, judgement.comparable)) if top]
         same = "in the top group" if judgement.per_unit_top in tops else "**outside the top group**"
         lines.append(f"- **Rank then aggregate**: ranking within each of the {judgement.units} first, then averaging ranks, puts `{judgement.per_unit_top}` first: {same}.")
     return lines
 
 
-def _top(judgement: Judgement) -> list[bool]:
-    p = judgement.p_holm
-    return [ok and (i == 0 or not p[0, i] < statistics.ALPHA) for i, ok in enumerate(judgement.comparable)]
+def _top_group(p: np.ndarray, comparable: list[bool]) -> list[bool]:
+    """Rows not significantly different from the first (the first included)."""
+    return [ok and (i == 0 or not p[0, i] < statistics.ALPHA) for i, ok in enumerate(comparable)]
 
 
 def matrix_section(judgement: Judgement) -> str:
@@ -225,7 +223,7 @@ def matrix_section(judgement: Judgement) -> str:
                 cells.append("")
                 continue
             p, d = judgement.p_holm[i, j], sign * judgement.difference[i, j]
-            text = f"{'+' if d > 0 else '−' if d < 0 else '='}{_p(p)}"
+            text = f"{'+' if d > 0 else '−' if d < 0 else '='}{tables.p_text(p)}"
             cells.append(f"**{text}**" if p < statistics.ALPHA else text)
         lines.append(f"| `{judgement.models[i]}` | " + " | ".join(cells) + " |")
     return head + "\n" + "\n".join(lines)

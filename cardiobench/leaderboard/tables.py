@@ -237,7 +237,8 @@ def numerics_text(records: Sequence[dict[str, Any]]) -> str:
     return "; ".join(f"{text} ({n} record{'s' if n != 1 else ''})" for text, n in made.items())
 
 
-def _p(value: float | None) -> str:
+def p_text(value: float | None) -> str:
+    """A p-value as tables print it."""
     if value is None:
         return ""
     return "<0.001" if value < 0.001 else f"{value:.3f}"
@@ -246,7 +247,7 @@ def _p(value: float | None) -> str:
 def _versus_baseline(row: dict[str, Any], which: str = "baseline") -> str:
     if row.get(f"better_than_{which}") is None:
         return "n/a"
-    return f"{'yes' if row[f'better_than_{which}'] else 'no'} ({_p(row[f'p_vs_{which}'])})"
+    return f"{'yes' if row[f'better_than_{which}'] else 'no'} ({p_text(row[f'p_vs_{which}'])})"
 
 
 def _compute(row: dict[str, Any]) -> dict[str, str]:
@@ -285,7 +286,7 @@ def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list
         {"rank": f"{r.get('rank_range', r['rank'])}{' ●' if r.get('top_group') else ''}", "model": r["model"], "plugin": r["plugin"], "params": f"{r['parameters'] / 1e6:.2f}M", "seeds": r["seeds"]}
         | {m.name: cell(r, m.name) for m in metrics}
         | ({"bias [95% LoA]": f"{r['agreement_bias']:.2f} [{r['agreement_loa_low']:.2f}, {r['agreement_loa_high']:.2f}]"} if "agreement_bias" in r else {})
-        | {"p vs #1": "-" if r["rank"] == 1 else _p(r.get("p_vs_best")) or "n/a", "> baseline (p)": _versus_baseline(r)}
+        | {"p vs #1": "-" if r["rank"] == 1 else p_text(r.get("p_vs_best")) or "n/a", "> baseline (p)": _versus_baseline(r)}
         | ({f"> {paper_baseline} (p)": _versus_baseline(r, "paper_baseline")} if any(x.get("p_vs_paper_baseline") is not None for x in reproduced) else {})
         | _compute(r)
         | {"cardiobench": r["cardiobench"], "date": r["date"]}
