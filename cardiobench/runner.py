@@ -263,6 +263,7 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
             "train_items_per_second": round(sum(r.train_samples for r in results) / train_seconds, 3) if train_seconds else 0.0,
             "eval_items_per_second": round(float(np.mean([r.eval_throughput for r in results])), 3),
             "phases": clock.as_records() if (clock := phases.current()) else [],
+            **devices.peak_memory(run.device),
         },
         "environment": records.environment(devices.describe(run.device), plugins, run.numerics),
         "started_at": started,
@@ -393,6 +394,7 @@ def run(request: RunRequest, registry: Registry, runs_dir: Path = Path("runs"), 
 
 def _run(request: RunRequest, registry: Registry, runs_dir: Path, run_dir: Path | None) -> RunOutcome:
     wall_start, started = time.time(), records.now()
+    devices.reset_peak_memory()
     resolved = resolve(request, registry)
     numerics.apply(*numerics.configured(resolved.config.values))  # before anything computes
     banner = preset_banner(resolved.config)
@@ -420,6 +422,7 @@ def resume(run_dir: Path, registry: Registry) -> RunOutcome:
 
 def _resume(run_dir: Path, registry: Registry) -> RunOutcome:
     wall_start = time.time()
+    devices.reset_peak_memory()
     if not (run_dir / RUN_FILE).is_file() or not (run_dir / CONFIG_FILE).is_file():
         raise CardiobenchError(f"{run_dir} is not a cardiobench run directory (no {RUN_FILE} and {CONFIG_FILE}).")
     if (run_dir / records.RECORD_FILE).is_file():

@@ -351,6 +351,9 @@ class MetricSpec:
     bootstrap intervals then resample the statistics instead of the arrays.
     ``from_stats_many(stats) -> (R,)`` (optional) computes ``from_stats`` for
     R resamples at once from (R, N, k) statistics, for leaderboard intervals.
+    ``item_values(stats) -> (N,)`` (optional), for a metric that is a mean
+    over items, gives each item's value (NaN where undefined), which the
+    leaderboard compares with the Wilcoxon signed-rank test.
     """
 
     name: str
@@ -361,6 +364,7 @@ class MetricSpec:
     item_stats: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
     from_stats: Callable[[np.ndarray], float] | None = None
     from_stats_many: Callable[[np.ndarray], np.ndarray] | None = None
+    item_values: Callable[[np.ndarray], np.ndarray] | None = None
 
     def problems(self) -> list[str]:
         out = _name_problems("metric", self.name) + _text_problems(self, "description")
@@ -370,6 +374,8 @@ class MetricSpec:
             out.append("item_stats and from_stats come together")
         if self.from_stats_many is not None and self.from_stats is None:
             out.append("from_stats_many needs item_stats and from_stats")
+        if self.item_values is not None and self.from_stats is None:
+            out.append("item_values needs item_stats and from_stats")
         return out
 
 

@@ -14,6 +14,8 @@ paired difference (Efron and Tibshirani, *An Introduction to the Bootstrap*,
   pairs can still find a clear difference.
 - :func:`mcnemar_exact`: the exact McNemar test for paired right/wrong
   outcomes (accuracy-type metrics on one seed).
+- :func:`wilcoxon_signed_rank`: the Wilcoxon signed-rank test (scipy) on
+  paired per-item values, for metrics that are a mean over items (MAE, HD95).
 - :func:`holm`: Holm's step-down adjustment (Holm, Scand J Stat 6:65-70, 1979).
 - :func:`rank_ranges`: each model's possible ranks given the significant
   pairs: 1 + (models significantly better) to n - (models significantly worse).
@@ -69,6 +71,20 @@ def mcnemar_exact(correct_a: np.ndarray, correct_b: np.ndarray) -> float:
     if only_a + only_b == 0:
         return 1.0
     return float(stats.binomtest(only_a, only_a + only_b, 0.5).pvalue)
+
+
+def wilcoxon_signed_rank(values_a: np.ndarray, values_b: np.ndarray) -> float:
+    """Two-sided Wilcoxon signed-rank p of per-item values of two models on
+    the same items (items undefined for either left out; zero differences
+    dropped, Wilcoxon's rule); 1 where no item differs, NaN under two items."""
+    a, b = np.asarray(values_a, dtype=np.float64), np.asarray(values_b, dtype=np.float64)
+    keep = np.isfinite(a) & np.isfinite(b)
+    difference = a[keep] - b[keep]
+    if len(difference) < 2:
+        return float("nan")
+    if not np.any(difference != 0):
+        return 1.0
+    return float(stats.wilcoxon(difference, zero_method="wilcox").pvalue)
 
 
 def holm(p_values: Sequence[float]) -> np.ndarray:

@@ -163,3 +163,18 @@ def test_a_full_pickle_is_refused_with_what_to_do_instead(tmp_path: Path):
     torch.save(torch.nn.Linear(2, 2), tmp_path / "model.pt")
     with pytest.raises(checkpoint.UnreadableCheckpoint, match="is a full pickle .* Save a state dict instead"):
         checkpoint.load(tmp_path / "model.pt")
+
+
+def test_peak_memory_is_measured_per_run():
+    """A run's peak resident set starts at the run (a process running several
+    runs gives each its own), and grows with what the run holds."""
+    from cardiobench.engine import devices
+
+    big = np.ones(300 * 2**20 // 8)  # 300 MiB, touched
+    with_big = devices.peak_memory(torch.device("cpu"))["peak_memory_mib"]
+    del big
+    devices.reset_peak_memory()
+    after = devices.peak_memory(torch.device("cpu"))
+    assert after["peak_memory_of"] == "process resident set" and after["peak_memory_mib"] > 0
+    if sys.platform.startswith("linux"):
+        assert after["peak_memory_mib"] < with_big - 200

@@ -337,6 +337,7 @@ def test_rank_groups_of_a_constructed_table(registry):
     assert by_model["best"]["top_group"] and by_model["twin"]["top_group"] and not by_model["worse"]["top_group"]
     assert by_model["worse"]["rank_range"] == "3" and by_model["worse"]["p_vs_best"] < 0.001
     assert by_model["twin"]["p_vs_best"] == 1.0 and by_model["best"]["better_than_baseline"]
+    assert by_model["worse"]["p_wilcoxon_vs_best"] < 0.001 and by_model["twin"]["p_wilcoxon_vs_best"] == 1.0 and judgement.wilcoxon
     assert judgement.stability is not None and judgement.stability.counts[-1, -1] == 1000 and judgement.stability.first_kept == 1.0, "tied for first counts as first"
     text = "\n".join(ranking.header_lines(judgement, tables.RESAMPLES, tables.BOOTSTRAP_SEED, "training-mean EF"))
     assert "Holm-adjusted over the table's 3 pairs" in text and "training-mean EF" in text

@@ -111,7 +111,27 @@ def test_mask_metrics_match_scikit_learn():
     assert m.jaccard(truth, prob) == pytest.approx(dice / (2 - dice))
 
 
-@pytest.mark.parametrize("name", ["auc", "accuracy", "sensitivity", "specificity", "dice", "jaccard", "mae", "rmse", "r2", "f1-macro", "precision-macro", "recall-macro"])
+def test_hd95_matches_monai_and_defines_empty_masks(registry):
+    """HD95 per item equals MONAI's compute_hausdorff_distance(percentile=95);
+    both masks empty is 0, one empty is undefined and left out of the mean."""
+    from monai.metrics import compute_hausdorff_distance
+    from scipy.ndimage import gaussian_filter
+
+    rng = np.random.default_rng(5)
+    truth = np.stack([gaussian_filter(rng.normal(size=(40, 48)), 3) > 0.02 for _ in range(6)])
+    prob = np.stack([gaussian_filter(rng.normal(size=(40, 48)), 3) for _ in range(6)]) + 0.5
+    prob[0] = truth[0] * 0.9  # a perfect item
+    stats = registry.metric("hd95").item_stats(truth, prob)
+    reference = compute_hausdorff_distance(torch.as_tensor(prob > 0.5)[:, None].float(), torch.as_tensor(truth)[:, None].float(), percentile=95).numpy().ravel()
+    assert stats[:, 1].all() and np.allclose(stats[:, 0], reference, atol=1e-4) and stats[0, 0] == 0
+    empty, one_empty = np.zeros((1, 40, 48)), np.zeros((1, 40, 48))
+    one_empty[0, 5:9, 5:9] = 1
+    both = registry.metric("hd95").item_stats(np.concatenate([truth, empty, empty]), np.concatenate([prob, empty, one_empty]))
+    assert both[6].tolist() == [0.0, 1.0] and both[7].tolist() == [0.0, 0.0]
+    assert registry.metric("hd95").from_stats(both) == pytest.approx(reference.sum() / 7)
+
+
+@pytest.mark.parametrize("name", ["auc", "accuracy", "sensitivity", "specificity", "dice", "jaccard", "hd95", "mae", "rmse", "r2", "f1-macro", "precision-macro", "recall-macro"])
 def test_many_resamples_at_once_give_each_resamples_value_bit_for_bit(registry, name):
     """The leaderboard's vectorised bootstrap (``from_stats_many``) against the
     per-resample ``from_stats``, on the same resamples, ties and one-class draws included."""
@@ -119,7 +139,7 @@ def test_many_resamples_at_once_give_each_resamples_value_bit_for_bit(registry, 
 
     metric = registry.metric(name)
     rng = np.random.default_rng(7)
-    if name in ("dice", "jaccard"):
+    if name in ("dice", "jaccard", "hd95"):
         y_true, y_pred = rng.random((25, 6, 6)) > 0.6, rng.random((25, 6, 6)).astype(np.float32)
         y_true[2], y_pred[2] = False, 0.0  # an empty truth, predicted empty
     elif name in ("mae", "rmse", "r2"):

@@ -82,3 +82,17 @@ def test_rank_stability_of_a_clear_and_a_noisy_table():
     noisy = np.stack([rng.normal(m, 1.0, R) for m in (1.0, 1.1, 1.2)])
     shaky = statistics.rank_stability(np.array([1.0, 1.1, 1.2]), noisy, higher_is_better=False)
     assert not shaky.stable and shaky.first_kept < 0.6 and shaky.counts.sum(axis=1).tolist() == [R] * 3
+
+
+def test_wilcoxon_signed_rank_is_scipys_on_the_items_both_define():
+    from scipy.stats import wilcoxon
+
+    rng = np.random.default_rng(11)
+    a, b = rng.gamma(2.0, 2.0, 60), rng.gamma(2.0, 2.4, 60)
+    b[:4] = a[:4]  # zero differences are dropped
+    a_nan = a.copy()
+    a_nan[10] = np.nan  # undefined for one model: the item is left out
+    keep = np.ones(60, bool)
+    keep[10] = False
+    assert statistics.wilcoxon_signed_rank(a_nan, b) == pytest.approx(wilcoxon(a[keep] - b[keep], zero_method="wilcox").pvalue)
+    assert statistics.wilcoxon_signed_rank(a, a) == 1.0 and np.isnan(statistics.wilcoxon_signed_rank(a[:1], b[:1]))

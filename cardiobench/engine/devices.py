@@ -35,6 +35,38 @@ def describe(device: torch.device) -> str:
     return "cpu"
 
 
+_PROC = "/proc/self"
+
+
+def reset_peak_memory() -> None:
+    """Start measuring a run's peak memory: CUDA's peak statistics, and on
+    Linux the process's peak resident set (``clear_refs`` 5), so that a
+    process running several runs (``leaderboard reproduce``) gives each its own."""
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    try:
+        with open(f"{_PROC}/clear_refs", "w") as handle:
+            handle.write("5")
+    except OSError:
+        pass  # not Linux: the peak is the process's since it started
+
+
+def peak_memory(device: torch.device) -> dict[str, Any]:
+    """The run's peak memory in MiB and what it measures: the largest GPU
+    allocation on CUDA, else the process's peak resident set (data and model
+    together) since :func:`reset_peak_memory`."""
+    if device.type == "cuda":
+        return {"peak_memory_mib": round(torch.cuda.max_memory_allocated(device) / 2**20, 1), "peak_memory_of": "cuda allocated"}
+    try:
+        with open(f"{_PROC}/status") as handle:
+            kib = next(int(line.split()[1]) for line in handle if line.startswith("VmHWM:"))
+    except (OSError, StopIteration, ValueError):
+        import resource  # POSIX; its peak cannot be reset
+
+        kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"peak_memory_mib": round(kib / 1024, 1), "peak_memory_of": "process resident set"}
+
+
 def to_device(batch: Mapping[str, Any], device: torch.device) -> dict[str, Any]:
     """Move every tensor of a batch dict (and of dicts inside it) to ``device`` (non-blocking)."""
     return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else to_device(v, device) if isinstance(v, Mapping) else v for k, v in batch.items()}

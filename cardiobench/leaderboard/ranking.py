@@ -34,6 +34,7 @@ class Judgement:
     per_unit_top: str = ""  # the first model when ranking per seed (or fold) first, then averaging ranks
     baseline_compared: bool = False
     units: str = ""
+    wilcoxon: bool = False  # rows carry ``p_wilcoxon_vs_best``
 
 
 def _shared_items(rows: list[dict[str, Any]]) -> list[bool]:
@@ -138,6 +139,20 @@ def paper_baseline_tests(rows: list[dict[str, Any]], metric: MetricSpec, compara
     return _against(rows, metric, comparable, rows[index][f"{metric.name}_mean"], rows[index]["_draws"], skip=index)
 
 
+def wilcoxon_tests(rows: list[dict[str, Any]], metric: MetricSpec, comparable: list[bool]) -> bool:
+    """``p_wilcoxon_vs_best`` of every comparable row after the first: the
+    Wilcoxon signed-rank test of its per-item values (seeds averaged) against
+    the first row's, Holm over rows. False when the metric is not a mean over
+    items (pooled Dice, AUC) or the rows keep no per-item values."""
+    values = [tables.seed_mean_item_values(row["_records"], metric) if ok else None for row, ok in zip(rows, comparable)]
+    if not rows or values[0] is None:
+        return False
+    raw = [statistics.wilcoxon_signed_rank(v, values[0]) if i > 0 and v is not None and len(v) == len(values[0]) else np.nan for i, v in enumerate(values)]
+    for row, p in zip(rows, statistics.holm(raw)):
+        row["p_wilcoxon_vs_best"] = None if not np.isfinite(p) else float(p)
+    return any(np.isfinite(raw))
+
+
 def judge(rows: list[dict[str, Any]], metric: MetricSpec, paper_baseline: str = "") -> Judgement:
     """Pairwise paired tests (Holm within the table), rank ranges, the top
     group, baseline tests and rank stability; fields are added to ``rows``."""
@@ -162,6 +177,7 @@ def judge(rows: list[dict[str, Any]], metric: MetricSpec, paper_baseline: str = 
         row["rank_range"] = statistics.rank_label(*ranges[i]) if comparable[i] else str(row["rank"])
         row["top_group"] = top[i] if comparable[0] else None
         row["p_vs_best"] = None if i == 0 or not np.isfinite(p[0, i]) else float(p[0, i])
+    wilcoxon = wilcoxon_tests(rows, metric, comparable)
     stability = None
     usable = [i for i in range(n) if comparable[i]]
     if len(usable) >= 2:
@@ -170,6 +186,7 @@ def judge(rows: list[dict[str, Any]], metric: MetricSpec, paper_baseline: str = 
     return Judgement(
         metric, [r["model"] for r in rows], comparable, p, difference, stability,
         stable_models=[rows[i]["model"] for i in usable], per_unit_top=first_by_units, units=units, baseline_compared=any(t is not None for t in baseline),
+        wilcoxon=wilcoxon,
     )
 
 
@@ -183,6 +200,8 @@ def header_lines(judgement: Judgement, resamples: int, seed: int, baseline_name:
         f"the same resamples for every row, seeds averaged), two-sided p from the bootstrap standard error, Holm-adjusted over the table's {n * (n - 1) // 2} pair{'s' if n > 2 else ''} (α = {statistics.ALPHA}). "
         f"**rank** is each model's range of possible ranks: 1 + the models significantly better, to {n} − the models significantly worse; ● marks the top group, the rows not significantly different from the first.",
     ]
+    if judgement.wilcoxon:
+        lines.append(f"- **Wilcoxon**: {metric.name} is a mean over items, so `Wilcoxon p vs #1` also tests each row's per-item values (seeds averaged) against the first row's with the Wilcoxon signed-rank test (scipy; zero differences dropped), Holm over rows.")
     if paper_baseline and paper_baseline in judgement.models:
         lines.append(f"- **Paper baseline**: `> {paper_baseline}` tests each row against `{paper_baseline}`, the model the task's paper compares with, the same way (Holm over rows).")
     if judgement.baseline_compared:

@@ -18,7 +18,7 @@ from typing import Any
 from cardiobench import atomic, records
 from cardiobench.errors import CardiobenchError, bulleted
 
-TABLE_SCHEMA_VERSION = 2  # 2: rank ranges, paired comparisons, baseline tests, rank stability, compute columns
+TABLE_SCHEMA_VERSION = 2  # 2: rank ranges, paired comparisons (paired bootstrap, Wilcoxon), baseline tests, rank stability, compute columns (FLOPs, peak memory), HD95
 LEDGER = "versions.json"
 
 

@@ -53,6 +53,27 @@ def item_metric(items: dict[str, Any], metric: MetricSpec) -> tuple[RowMetric, M
     return on_rows(metric, y_true, y_pred), on_rows_many(metric, y_true, y_pred)
 
 
+def seed_mean_item_values(records: Sequence[dict[str, Any]], metric: MetricSpec) -> np.ndarray | None:
+    """Each test item's value of ``metric`` (its ``item_values``), averaged
+    over the seeds, for the Wilcoxon signed-rank test; None where the metric
+    has no per-item values or a record keeps no per-item statistics."""
+    if metric.item_values is None or metric.item_stats is None:
+        return None
+    per_seed = []
+    for record in records:
+        items = record.get("test_items")
+        if items is None:
+            return None
+        if "stats" in items:
+            if metric.name not in items["stats"]:
+                return None
+            stats = np.asarray(items["stats"][metric.name], dtype=np.float64)
+        else:
+            stats = np.asarray(metric.item_stats(np.asarray(items["y_true"], dtype=np.float64), np.asarray(items["y_pred"], dtype=np.float64)), dtype=np.float64)
+        per_seed.append(metric.item_values(stats))
+    return np.mean(per_seed, axis=0)
+
+
 def pooled_draws(records: Sequence[dict[str, Any]], metric: MetricSpec) -> MetricValue | None:
     """The seed-averaged headline metric with its 95% CI and bootstrap draws,
     resampling test items (paired across seeds). A cross-validated run's
@@ -115,6 +136,9 @@ def reproduced_rows(table: Table, metrics: list[MetricSpec], intervals: bool = T
         plugin = group[0]["model"]["plugin"]
         row: dict[str, Any] = {"model": model, "plugin": f"{plugin} {group[0]['environment'].get('plugins', {}).get(plugin, '')}".strip(), "protocol_notes": describe(group[0]), "parameters": group[0]["model"]["parameters"], "seeds": len(group), "_records": group}
         for metric in metrics:
+            if any(metric.name not in r["metrics"] for r in group):  # a metric the task gained after these records
+                row |= {f"{metric.name}_{field}": None for field in ("mean", "sd", "ci_low", "ci_high")}
+                continue
             values = np.array([r["metrics"][metric.name]["value"] for r in group], dtype=np.float64)
             if intervals and metric.name == ranking and not (len(group) == 1 and group[0].get("test_items") is None):
                 pooled = pooled_draws(group, metric)  # its draws also serve the paired comparisons
@@ -135,6 +159,7 @@ def reproduced_rows(table: Table, metrics: list[MetricSpec], intervals: bool = T
             "train_seconds": _mean_of([t.get("train_seconds") for t in timing]),
             "train_items_per_second": _mean_of([t.get("train_items_per_second") for t in timing]),
             "test_items_per_second": _mean_of([t.get("eval_items_per_second") for t in timing]),
+            "peak_memory_mib": _mean_of([t.get("peak_memory_mib") for t in timing]),
             "device": ", ".join(sorted({str(r["environment"].get("device", "")) for r in group})),
             "source": "reproduced",
             "citation": "",
@@ -178,7 +203,7 @@ def reported_rows(results: Sequence[ReportedResult], dataset: str, metrics: list
     return rows
 
 
-FLOAT_COLUMNS = ("flops_per_item", "agreement_bias", "agreement_loa_low", "agreement_loa_high", "p_vs_best", "p_vs_baseline", "p_vs_paper_baseline", "train_seconds", "train_items_per_second", "test_items_per_second")
+FLOAT_COLUMNS = ("flops_per_item", "agreement_bias", "agreement_loa_low", "agreement_loa_high", "p_vs_best", "p_wilcoxon_vs_best", "p_vs_baseline", "p_vs_paper_baseline", "train_seconds", "train_items_per_second", "test_items_per_second", "peak_memory_mib")
 
 
 def frame(rows: list[dict[str, Any]], metrics: list[MetricSpec]) -> pl.DataFrame:
@@ -186,7 +211,7 @@ def frame(rows: list[dict[str, Any]], metrics: list[MetricSpec]) -> pl.DataFrame
     columns += [f"{m.name}_{part}" for m in metrics for part in ("mean", "sd", "ci_low", "ci_high")]
     if any("agreement_bias" in r for r in rows):
         columns += ["agreement_bias", "agreement_loa_low", "agreement_loa_high"]
-    columns += ["p_vs_best", "better_than_baseline", "p_vs_baseline", "better_than_paper_baseline", "p_vs_paper_baseline", "flops_per_item", "train_seconds", "train_items_per_second", "test_items_per_second", "device"]
+    columns += ["p_vs_best", "p_wilcoxon_vs_best", "better_than_baseline", "p_vs_baseline", "better_than_paper_baseline", "p_vs_paper_baseline", "flops_per_item", "train_seconds", "train_items_per_second", "test_items_per_second", "peak_memory_mib", "device"]
     columns += ["source", "citation", "protocol", "cardiobench", "date"]
 
     def kind(c: str) -> Any:
@@ -257,8 +282,19 @@ def _compute(row: dict[str, Any]) -> dict[str, str]:
         "GFLOPs/item": "" if row.get("flops_per_item") is None else f"{row['flops_per_item'] / 1e9:.3g}",
         "train s": "" if row.get("train_seconds") is None else f"{row['train_seconds']:.0f}",
         "items/s train/test": f"{rate(row.get('train_items_per_second'))}/{rate(row.get('test_items_per_second'))}",
+        "peak MiB": rate(row.get("peak_memory_mib")),
         "device": row.get("device", ""),
     }
+
+
+def hd95_line(records: Sequence[dict[str, Any]], metrics: Sequence[str]) -> list[str]:
+    """The unit of HD95: pixels of the evaluated grid, and their size in mm
+    where the dataset states it (``info.pixel_mm``)."""
+    if "hd95" not in metrics:
+        return []
+    sizes = sorted({r["dataset"].get("info", {}).get("pixel_mm") for r in records} - {None})
+    size = f"1 px = {', '.join(f'{x:g}' for x in sizes)} mm in these records" if sizes else "the dataset states no physical pixel size, so pixels it stays"
+    return [f"- **HD95** (95th-percentile Hausdorff distance, MONAI's definition) is in pixels of the evaluated grid ({size}); an item with both masks empty counts 0, one with only one empty is left out; blank for records made before it was measured."]
 
 
 def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list[dict[str, Any]], registry: Registry, header: Sequence[str] = (), sections: Sequence[str] = (), paper_baseline: str = "") -> str:
@@ -276,6 +312,7 @@ def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list
         f"- **Data**: {table.data}, fingerprint `{table.identity.fingerprint[:16]}`; {data_source(first)}.",
         f"- **Ranking**: {ranking.name} ({'higher' if ranking.higher_is_better else 'lower'} is better), mean over seeds; metrics as mean ± sd over seeds (no sd for one seed) [95% bootstrap CI of that mean: test items resampled, paired across seeds, within each fold for cross-validated runs; none where the records keep no per-item predictions (segmentation maps) over several seeds].",
         f"- **Numerics**: {numerics_text(table.records)}.",
+        *hd95_line(table.records, [m.name for m in metrics]),
         *header,
         f"- **Built from** {len(table.records)} run record(s) in `records/` (table schema v{table.identity.schema_version}).",
         "",
@@ -286,7 +323,9 @@ def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list
         {"rank": f"{r.get('rank_range', r['rank'])}{' ●' if r.get('top_group') else ''}", "model": r["model"], "plugin": r["plugin"], "params": f"{r['parameters'] / 1e6:.2f}M", "seeds": r["seeds"]}
         | {m.name: cell(r, m.name) for m in metrics}
         | ({"bias [95% LoA]": f"{r['agreement_bias']:.2f} [{r['agreement_loa_low']:.2f}, {r['agreement_loa_high']:.2f}]"} if "agreement_bias" in r else {})
-        | {"p vs #1": "-" if r["rank"] == 1 else p_text(r.get("p_vs_best")) or "n/a", "> baseline (p)": _versus_baseline(r)}
+        | {"p vs #1": "-" if r["rank"] == 1 else p_text(r.get("p_vs_best")) or "n/a"}
+        | ({"Wilcoxon p vs #1": "-" if r["rank"] == 1 else p_text(r.get("p_wilcoxon_vs_best")) or "n/a"} if any(x.get("p_wilcoxon_vs_best") is not None for x in reproduced) else {})
+        | {"> baseline (p)": _versus_baseline(r)}
         | ({f"> {paper_baseline} (p)": _versus_baseline(r, "paper_baseline")} if any(x.get("p_vs_paper_baseline") is not None for x in reproduced) else {})
         | _compute(r)
         | {"cardiobench": r["cardiobench"], "date": r["date"]}

@@ -15,9 +15,11 @@ from torchmetrics.functional.classification import binary_stat_scores
 
 from cardiobench import __version__, hookimpl
 from cardiobench.specs import MetricSpec
+from cardiobench_metrics.hausdorff import hd95, hd95_from_stats, hd95_from_stats_many, hd95_stats, hd95_values
 
 SKLEARN = "scikit-learn (Pedregosa et al., JMLR 12, 2011)"
 TORCHMETRICS = "torchmetrics (Detlefsen et al., JOSS 7, 2022)"
+SCIPY_MONAI = "scipy.ndimage distance transform, MONAI's HD95 definition (Cardoso et al., arXiv:2211.02701, 2022)"
 
 
 def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -41,6 +43,11 @@ def regression_stats(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
 
 def mae_from_stats(stats: np.ndarray) -> float:
     return float(np.mean(np.abs(stats[:, 1] - stats[:, 0])))
+
+
+def absolute_errors(stats: np.ndarray) -> np.ndarray:
+    """Each item's absolute error (MAE's per-item values)."""
+    return np.abs(stats[:, 1] - stats[:, 0])
 
 
 def rmse_from_stats(stats: np.ndarray) -> float:
@@ -240,12 +247,15 @@ def jaccard(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return jaccard_from_stats(dice_stats(y_true, y_pred))
 
 
+def slice_f1s(stats: np.ndarray) -> np.ndarray:
+    """Pixel F1 (Dice) of each item; an item with an empty truth and an empty
+    prediction scores 1 (nothing to find, nothing found)."""
+    return np.divide(stats[:, 0], stats[:, 1], out=np.ones(len(stats)), where=stats[:, 1] > 0)
+
+
 def f1_per_slice_from_stats(stats: np.ndarray) -> float:
-    """Pixel F1 (Dice) of each item, averaged over items; an item with an empty
-    truth and an empty prediction scores 1 (nothing to find, nothing found)."""
-    if len(stats) == 0:
-        return float("nan")
-    return float(np.mean(np.divide(stats[:, 0], stats[:, 1], out=np.ones(len(stats)), where=stats[:, 1] > 0)))
+    """:func:`slice_f1s` averaged over items."""
+    return float(np.mean(slice_f1s(stats))) if len(stats) else float("nan")
 
 
 def f1_per_slice(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -344,7 +354,7 @@ def _macro_from_stats_many(kind: str):  # noqa: ANN202 - a from_stats_many funct
 @hookimpl
 def cardiobench_metrics() -> list[MetricSpec]:
     return [
-        MetricSpec("mae", "mean absolute error", False, mae, SKLEARN, regression_stats, mae_from_stats, mae_from_stats_many),
+        MetricSpec("mae", "mean absolute error", False, mae, SKLEARN, regression_stats, mae_from_stats, mae_from_stats_many, absolute_errors),
         MetricSpec("rmse", "root mean squared error", False, rmse, SKLEARN, regression_stats, rmse_from_stats, rmse_from_stats_many),
         MetricSpec("r2", "coefficient of determination R^2", True, r2, SKLEARN, regression_stats, r2_from_stats, r2_from_stats_many),
         MetricSpec("accuracy", "share of items whose highest-scoring class is the true one", True, accuracy, SKLEARN, confusion_stats, accuracy_from_stats, accuracy_from_stats_many),
@@ -356,6 +366,7 @@ def cardiobench_metrics() -> list[MetricSpec]:
         MetricSpec("f1-macro", "F1 of each class, averaged over classes (macro)", True, _macro("f1"), SKLEARN, class_indicators, _macro_from_stats("f1"), _macro_from_stats_many("f1")),
         MetricSpec("dice", "Dice similarity of binary masks (threshold 0.5), pooled over all pixels", True, dice, TORCHMETRICS, dice_stats, dice_from_stats, dice_from_stats_many),
         MetricSpec("jaccard", "Jaccard similarity (IoU) of binary masks (threshold 0.5), pooled over all pixels", True, jaccard, TORCHMETRICS, dice_stats, jaccard_from_stats, jaccard_from_stats_many),
-        MetricSpec("f1-per-slice", "pixel F1 (Dice) of each item's mask (threshold 0.5), averaged over items", True, f1_per_slice, TORCHMETRICS, dice_stats, f1_per_slice_from_stats),
+        MetricSpec("f1-per-slice", "pixel F1 (Dice) of each item's mask (threshold 0.5), averaged over items", True, f1_per_slice, TORCHMETRICS, dice_stats, f1_per_slice_from_stats, item_values=slice_f1s),
+        MetricSpec("hd95", "95th-percentile Hausdorff distance of binary masks (threshold 0.5) in pixels of the evaluated grid, averaged over items where defined", False, hd95, SCIPY_MONAI, hd95_stats, hd95_from_stats, hd95_from_stats_many, hd95_values),
         MetricSpec("pixel-auc", "ROC AUC of pixel probabilities, pooled over all pixels (probabilities binned to 1/1000)", True, pixel_auc, SKLEARN, pixel_auc_stats, pixel_auc_from_stats),
     ]

@@ -185,6 +185,7 @@ def load(request: DataRequest) -> DataBundle:
     fingerprint = hashlib.sha256(json.dumps({"content": content.hexdigest(), "split": split}, sort_keys=True).encode()).hexdigest()
     groups = {g: int(sum(p.group == g for p in patients)) for g in GROUPS}
     info = {"classes": list(CLASSES), "positive": POSITIVE_GROUP, "groups": groups, "patients": len(patients), "slices": int(len(keep)), "input_size": [size, size], "in_channels": 1, "task": request.task}
+    info["pixel_mm"] = float(data["spacing"]) * int(data["size"]) / size  # the evaluated grid's pixel, for HD95 in mm
     source += f" ({len(patients)} patients: {', '.join(f'{g} {n}' for g, n in groups.items())}; {len(keep)} slices of the ED and ES frames, {int(data['folds'])}-fold CV by patient)"
     return DataBundle(folds, fingerprint, source, info, train_targets)
 
