@@ -207,9 +207,10 @@ def load_data(task: str, preset: str = "quick", seed: int = 0, overrides: Sequen
     """A task's data as a run of ``preset`` would load it (task-level config keys only)."""
     registry = registry or load_registry()
     spec = registry.task(task)
-    values = config.resolve(spec, None, preset, list(overrides or [])).values
+    chosen = registry.dataset(dataset or spec.default_dataset)
+    values = config.resolve(spec, None, preset, list(overrides or []), [chosen]).values
     root = Path(data_root).expanduser() if data_root else None
-    return registry.dataset(dataset or spec.default_dataset).load(DataRequest(spec.name, root, values, seed)), registry
+    return chosen.load(DataRequest(spec.name, root, values, seed)), registry
 
 
 def datasets(task: str, fold: int | str = 0, preset: str = "quick", seed: int = 0, overrides: Sequence[str] | None = None, data_root: str | Path | None = None, dataset: str | None = None, quiet: bool = True) -> TaskData:

@@ -297,7 +297,7 @@ def _cmd_plugins(args: argparse.Namespace, registry: Registry) -> int:
 def _cmd_data_check(args: argparse.Namespace, registry: Registry) -> int:
     task = registry.task(args.task)
     dataset = registry.dataset(args.dataset or task.default_dataset)
-    values = config.resolve(task, None, args.preset).values
+    values = config.resolve(task, None, args.preset, datasets=[dataset]).values
     print(dataset.check(DataRequest(task.name, args.data_root.expanduser(), values)))
     return 0
 

@@ -17,6 +17,8 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", help="task name (see: cardiobench list tasks)")
     p.add_argument("--dataset", help="dataset name (default: the task's)")
     p.add_argument("--data-root", metavar="DIR", help="folder of the real dataset; omitted: a synthetic set in the same format, generated on first use")
+    p.add_argument("--test-dataset", metavar="NAME", help="external validation: train and select on --dataset, test on this dataset of the same task (e.g. camus)")
+    p.add_argument("--test-data-root", metavar="DIR", help="folder of the real --test-dataset; omitted: its synthetic set")
     p.add_argument("--preset", default="quick", help="protocol preset: paper | quick | ci (default: quick, sized for a laptop CPU)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. --set train.epochs=3 (repeatable)")
@@ -49,6 +51,8 @@ def request_from(args: argparse.Namespace, eval_only: bool = False) -> RunReques
         model=getattr(args, "model", None) or "",
         dataset=args.dataset,
         data_root=str(Path(args.data_root).expanduser().resolve()) if args.data_root else None,
+        test_dataset=getattr(args, "test_dataset", None),
+        test_data_root=str(Path(args.test_data_root).expanduser().resolve()) if getattr(args, "test_data_root", None) else None,
         preset=args.preset,
         seed=args.seed,
         overrides=overrides,

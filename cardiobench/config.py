@@ -15,7 +15,7 @@ one model.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from cardiobench.errors import ConfigError, did_you_mean, unknown_name
-from cardiobench.specs import ModelSpec, TaskSpec
+from cardiobench.specs import DatasetSpec, ModelSpec, TaskSpec
 
 META_KEYS = ("version", "description", "extends")
 ENGINE_DEFAULTS = resources.files("cardiobench.presets").joinpath("engine.yaml")
@@ -152,13 +152,16 @@ def _apply(values: dict[str, Any], updates: Mapping[str, Any], valid: Mapping[st
         _set_key(values, key, copy.deepcopy(value))
 
 
-def resolve(task: TaskSpec, model: ModelSpec | None, preset: str, overrides: Iterable[str] = ()) -> ResolvedConfig:
+def resolve(task: TaskSpec, model: ModelSpec | None, preset: str, overrides: Iterable[str] = (), datasets: Sequence[DatasetSpec] = ()) -> ResolvedConfig:
     """Build and validate the configuration of one run (``model=None``: the
-    task's keys only, e.g. to check a data folder)."""
+    task's keys only, e.g. to check a data folder); ``datasets`` add the
+    config sections they read."""
     presets_dir = Path(task.presets_dir)
     defaults = read_yaml(Path(str(ENGINE_DEFAULTS)))
     defaults = merge(defaults, read_yaml(presets_dir / "defaults.yaml"))
     defaults = merge(defaults, {"model": dict(model.defaults) if model else {}, **(dict(model.sections) if model else {})})
+    for dataset in datasets:
+        defaults = merge(defaults, copy.deepcopy(dict(dataset.sections)))
     valid = flatten(defaults)
     values = copy.deepcopy(defaults)
     sources = [str(presets_dir / "defaults.yaml")]

@@ -99,7 +99,8 @@ def summary(record: Mapping[str, Any], metrics: list[MetricSpec]) -> str:
             row[baseline["name"]] = b
             row["model / baseline"] = f"{m['value'] / b:.3f}" if b and not spec.higher_is_better else ""
         rows.append(row)
-    header = f"{record['task']['name']} / {record['model']['name']} / {record['dataset']['name']} / preset {record['preset']['name']} / seed {record['seed']}"
+    data = record["dataset"]["name"] + (f", tested on {record['test_dataset']['name']}" if "test_dataset" in record else "")
+    header = f"{record['task']['name']} / {record['model']['name']} / {data} / preset {record['preset']['name']} / seed {record['seed']}"
     text = f"\n{header} (test split, n = {sum(f['n_test'] for f in record['folds'])})\n" + markdown(pl.DataFrame(rows))
     for task_name, joint in record.get("joint", {}).items():
         rows = [{"metric": name, "value": m["value"], "95% CI": ci_text(m)} for name, m in joint["metrics"].items()]

@@ -33,6 +33,8 @@ class RunRequest:
     eval_only: bool = False  # test the weights without training
     reinit_mismatched: bool = False  # weights' keys missing or shaped differently keep the fresh initialisation
     predictions: str | None = None  # predictions made elsewhere, scored instead of a model's (cardiobench score)
+    test_dataset: str | None = None  # test on another dataset of the task (external validation); train and select on ``dataset``
+    test_data_root: str | None = None  # its real folder; None: its synthetic stand-in
 
 
 @dataclass
@@ -68,9 +70,17 @@ def resolve(request: RunRequest, registry: Registry) -> Resolved:
     dataset = registry.dataset(dataset_name)
     if task.name not in dataset.tasks:
         raise ConfigError(f"Dataset {dataset_name!r} does not serve task {task.name!r} (it serves {', '.join(dataset.tasks)}).")
+    tested_on = [registry.dataset(request.test_dataset)] if request.test_dataset else []
+    for other in tested_on:
+        if task.name not in other.tasks:
+            raise ConfigError(f"Test dataset {other.name!r} does not serve task {task.name!r} (it serves {', '.join(other.tasks)}).")
+        if other.name == dataset.name:
+            raise ConfigError(f"--test-dataset names the training dataset {dataset.name!r} itself; its own test split is the default.")
+    if request.test_data_root and not request.test_dataset:
+        raise ConfigError("--test-data-root needs --test-dataset (the dataset whose folder it is).")
     for metric in task.metrics:
         registry.metric(metric)
-    resolved = config.resolve(task, model, request.preset, request.overrides)
+    resolved = config.resolve(task, model, request.preset, request.overrides, [dataset, *tested_on])
     missing_arguments(model, resolved.values["model"])
     if int(resolved.values["train"]["epochs"]) < 1 and not request.eval_only and not request.predictions:
         raise ConfigError("train.epochs must be at least 1. To test trained weights without training, use: cardiobench evaluate --weights FILE (or run --eval-only).")
@@ -91,7 +101,7 @@ def check_request(request: RunRequest, registry: Registry) -> None:
 def request_name(request: RunRequest, key: str = "") -> str:
     """A stable directory name for ``request``: task, model, preset, seed and a
     hash of everything else that changes its result (data, overrides, ``key``)."""
-    identity = [request.dataset, request.data_root, sorted(request.overrides), key] + ([request.weights, request.eval_only, request.reinit_mismatched] if request.weights else []) + ([request.predictions] if request.predictions else [])
+    identity = [request.dataset, request.data_root, sorted(request.overrides), key] + ([request.test_dataset, request.test_data_root] if request.test_dataset else []) + ([request.weights, request.eval_only, request.reinit_mismatched] if request.weights else []) + ([request.predictions] if request.predictions else [])
     return f"{request.task}-{path_safe(request.model)}-{request.preset}-s{request.seed}-{derive_seed(*identity) % 16**8:08x}"
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from cardiobench import atomic, config, external, fold_model, phases, records, selection
+from cardiobench.cross_dataset import external_test
 from cardiobench.engine import devices, distributed, numerics, optim
 from cardiobench.engine.loop import (
     EpochLoader,
@@ -92,6 +93,7 @@ class _Run:
         self.weights = fold_model.Weights(WeightsSource(Path(request.weights)), request.eval_only, request.reinit_mismatched) if request.weights else None
         self.external: external.External | None = None
         self.flops: float | None = None  # forward FLOPs per item, counted by the model check
+        self.data_subsets: dict[str, Any] = {}  # the dataset's groups of test items (DataBundle.subsets)
 
     def fold(self, fold: Fold, index: int, bundle: DataBundle) -> FoldResult:
         done = self.run_dir / "folds" / f"{fold.name}.json"
@@ -188,7 +190,8 @@ class _Run:
         task = task or self.resolved.task
         metrics = [self.registry.metric(m) for m in task.metrics]
         groupings = [(g, [self.registry.metric(m) for m in g.metrics]) for g in task.groupings]
-        return score(metrics, preds, int(self.values["eval"]["bootstrap"]), derive_seed(self.request.seed, "bootstrap", salt) % 2**31, task.subsets, groupings)
+        subsets = {**task.subsets, **(self.data_subsets if task is self.resolved.task else {})}
+        return score(metrics, preds, int(self.values["eval"]["bootstrap"]), derive_seed(self.request.seed, "bootstrap", salt) % 2**31, subsets, groupings)
 
     def score_folds(self, named: list[tuple[str, Predictions]], task: TaskSpec | None = None, salt: str = "") -> tuple[dict[str, MetricValue], list[dict[str, MetricValue]]]:
         """(headline metrics, per-fold metrics): a cross-validated run's
@@ -251,7 +254,7 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
         "model": model_record(model_spec, run.registry.plugin_of("models", model_spec.name), results[0].parameters, request.overrides, run.flops),
         "preset": {"name": resolved.config.preset, "version": resolved.config.preset_version, "description": resolved.config.preset_description},
         "seed": request.seed,
-        "request": {"overrides": list(request.overrides), "data_root": request.data_root},
+        "request": {"overrides": list(request.overrides), "data_root": request.data_root} | ({"test_data_root": request.test_data_root} if request.test_dataset else {}),
         "config": run.values,
         "distributed": {**run.world.describe(), "global_batch": int(run.values["train"]["batch_size"]), "batch_per_rank": int(run.values["train"]["batch_size"]) // run.world.size},
         "metrics": metric_dict(metrics),
@@ -270,6 +273,8 @@ def _execute(run: _Run, bundle: DataBundle, stages: dict[str, Any], started: str
         "finished_at": records.now(),
     }
     record["provenance"] = run.external.record() if run.external else provenance(request, bundle.folds)
+    if bundle.tested_on is not None:
+        record["test_dataset"] = {**bundle.tested_on, "plugin": run.registry.plugin_of("datasets", bundle.tested_on["name"])}
     if baseline_record is not None:
         record["reference_baseline"] = baseline_record
     analysis = mean_analysis(results)
@@ -350,6 +355,8 @@ def _prepare(request: RunRequest, registry: Registry, resolved: Resolved, runs_d
     root = Path(request.data_root).expanduser() if request.data_root else None
     with distributed.main_first(distributed.current()), phases.phase("data"):  # rank 0 fills the caches, the others read them
         bundle = dataset.load(DataRequest(request.task, root, resolved.config.values, request.seed))
+        if request.test_dataset:
+            bundle = external_test(bundle, registry.dataset(request.test_dataset), DataRequest(request.task, Path(request.test_data_root) if request.test_data_root else None, resolved.config.values, request.seed, bundle.info))
     stages: dict[str, Any] = {}
     if request.predictions:  # checked whole before a run directory exists
         stages["external"] = external.load(Path(request.predictions), bundle, resolved.task.contract, int(resolved.config.values["eval"]["batch_size"]))
@@ -376,7 +383,10 @@ def _start(request: RunRequest, registry: Registry, resolved: Resolved, run_dir:
     run = _Run(request, registry, resolved, run_dir, resolved.info(request, run_dir, tuple(fold.name for fold in bundle.folds)))
     run.external = stages.pop("external", None)
     run.flops = stages.pop("flops_per_item", None)
+    run.data_subsets = dict(bundle.subsets)
     run.log(f"data: {bundle.source} (fingerprint {bundle.fingerprint[:12]}, {len(bundle.folds)} fold(s))")
+    if bundle.tested_on is not None:
+        run.log(f"test data: {bundle.tested_on['source']} (fingerprint {bundle.tested_on['fingerprint'][:12]}): external validation, trained and selected on the data above")
     run.log(f"numerics: {numerics.describe(run.numerics)}")
     try:
         with registry.events.run(run.info):

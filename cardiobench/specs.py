@@ -50,13 +50,17 @@ class DataRequest:
 
     ``data_root=None`` means the dataset's synthetic stand-in (generated on
     first use); ``task`` says which task's items to build (a dataset may serve
-    several); ``seed`` fixes any sampling (test clips, folds).
+    several); ``seed`` fixes any sampling (test clips, folds). ``reference``
+    is the training dataset's ``info`` when this dataset only tests a model
+    trained on another (``--test-dataset``): a reader that normalises inputs
+    uses its statistics (e.g. ``channel_mean``), as a deployed model would.
     """
 
     task: str
     data_root: Path | None
     config: Mapping[str, Any]
     seed: int = 0
+    reference: Mapping[str, Any] | None = None
 
 
 @dataclass
@@ -68,7 +72,11 @@ class DataBundle:
     (e.g. ``train_target_mean``) and lands in the run record; a list of class
     names under ``classes`` adds a per-class precision, recall and F1 table to
     the record of a task predicting (N, K) class scores. ``train_targets``
-    per fold feed the task's trivial reference baseline.
+    per fold feed the task's trivial reference baseline. ``subsets`` name
+    groups of test items this dataset knows of (e.g. CAMUS's image quality),
+    scored beside the task's own subsets as ``<metric>/<subset>``.
+    ``tested_on`` names another dataset whose test split replaced this one's
+    (external validation, :mod:`cardiobench.cross_dataset`).
     """
 
     folds: list[Fold]
@@ -76,6 +84,8 @@ class DataBundle:
     source: str
     info: dict[str, Any] = field(default_factory=dict)
     train_targets: list[np.ndarray] = field(default_factory=list)
+    subsets: Mapping[str, Callable[[Sequence[str]], np.ndarray]] = field(default_factory=dict)
+    tested_on: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -222,7 +232,10 @@ class DatasetSpec:
 
     ``load(request)`` returns a :class:`DataBundle` for a :class:`DataRequest`.
     ``check(request)`` validates a folder, raises a ``DataError`` listing every
-    problem, and otherwise returns a one-line summary.
+    problem, and otherwise returns a one-line summary. ``sections`` adds
+    top-level config sections only this dataset reads, with their defaults
+    (e.g. ``camus: {view: 4CH}``), present in a run's config when it uses
+    this dataset.
     """
 
     name: str
@@ -234,6 +247,7 @@ class DatasetSpec:
     check: Callable[[DataRequest], str]
     license: str = ""
     synthesizer: Synthesizer | None = None
+    sections: Mapping[str, Any] = field(default_factory=dict)
 
     def problems(self) -> list[str]:
         out = _name_problems("dataset", self.name) + _version_problems(self.version)

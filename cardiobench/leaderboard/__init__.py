@@ -15,7 +15,7 @@ from typing import Any
 
 from cardiobench import atomic, plotting, records
 from cardiobench.errors import CardiobenchError
-from cardiobench.leaderboard import admission, ranking, tables
+from cardiobench.leaderboard import admission, external, ranking, tables
 from cardiobench.leaderboard.protocol import row_label
 from cardiobench.leaderboard.reproduction import Comparison, comparison_table, failure_message, reproduce
 from cardiobench.leaderboard.store import LEDGER, Identity, Store, Table, data_name
@@ -52,11 +52,15 @@ def build(store: Store, registry: Registry) -> Built:
             rank_metric = registry.metric(task.rank_metric)
             reproduced = tables.rank(tables.reproduced_rows(table, metrics, ranking=rank_metric.name), rank_metric)
             judgement = ranking.judge(reproduced, rank_metric, task.paper_baseline)
-            reported = tables.reported_rows(registry.reported_for(task_name), table.dataset, metrics, task.checks)
+            reported = [] if external.is_external(table) else tables.reported_rows(registry.reported_for(task_name), table.dataset, metrics, task.checks)  # papers test in-domain
             folder = store.root / task_name
-            files[folder / f"{table.stem}.csv"] = tables.csv_text(tables.frame(reproduced + reported, metrics))
             header = ranking.header_lines(judgement, tables.RESAMPLES, tables.BOOTSTRAP_SEED, task.reference_baseline_name, task.paper_baseline)
-            files[folder / f"{table.stem}.md"] = tables.markdown_text(table, reproduced, reported, registry, header, [s for s in [ranking.matrix_section(judgement)] if s], task.paper_baseline)
+            sections = [s for s in [ranking.matrix_section(judgement)] if s]
+            if external.is_external(table):
+                external.add_gaps(reproduced, table, store.records(task_name), rank_metric)
+                sections.append(external.gap_section(reproduced, table, rank_metric))
+            files[folder / f"{table.stem}.csv"] = tables.csv_text(tables.frame(reproduced + reported, metrics))
+            files[folder / f"{table.stem}.md"] = tables.markdown_text(table, reproduced, reported, registry, header, sections, task.paper_baseline)
             first = table.records[0]
             entries.append(
                 {

@@ -194,7 +194,7 @@ def header_lines(judgement: Judgement, resamples: int, seed: int, baseline_name:
     """The table's bullet lines on how its ranks and comparisons were made and how stable they are."""
     metric, n = judgement.metric, sum(judgement.comparable)
     if n < 2:
-        return ["- **Comparisons**: none (fewer than two rows keep per-item predictions on the same test items; segmentation records keep none yet): ranks are by the mean alone."]
+        return ["- **Comparisons**: none (fewer than two rows keep per-item predictions or statistics on the same test items): ranks are by the mean alone."]
     lines = [
         f"- **Comparisons**: every pair of rows on the same test items, by the difference of {metric.name}: paired bootstrap ({resamples} resamples, seed {seed}; items resampled within folds, "
         f"the same resamples for every row, seeds averaged), two-sided p from the bootstrap standard error, Holm-adjusted over the table's {n * (n - 1) // 2} pair{'s' if n > 2 else ''} (α = {statistics.ALPHA}). "

@@ -162,6 +162,8 @@ def reproduce(store: Store, registry: Registry, task: str | None, preset: str, r
                     seed=record["seed"],
                     overrides=list(record["request"]["overrides"]),
                     device=device,
+                    test_dataset=record.get("test_dataset", {}).get("name"),
+                    test_data_root=record["request"].get("test_data_root"),
                 )
                 outcome = run(request, registry, scratch)
                 if outcome.record["preset"]["version"] != record["preset"]["version"]:

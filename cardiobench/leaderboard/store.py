@@ -9,6 +9,7 @@ version, preset version, dataset fingerprint and table schema version.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -33,14 +34,20 @@ class Identity:
 
     @classmethod
     def of(cls, record: dict[str, Any]) -> Identity:
-        return cls(record["task"]["version"], record["preset"]["version"], record["dataset"]["fingerprint"])
+        fingerprint = record["dataset"]["fingerprint"]
+        if "test_dataset" in record:  # external validation: both datasets make the table
+            fingerprint = hashlib.sha256(f"{fingerprint}>{record['test_dataset']['fingerprint']}".encode()).hexdigest()
+        return cls(record["task"]["version"], record["preset"]["version"], fingerprint)
 
 
 def data_name(record: dict[str, Any]) -> str:
     """The dataset's name, with ``-synthetic`` for runs on its generated stand-in
-    (no data root): real and synthetic results never share a table."""
-    synthetic = record["request"]["data_root"] is None
-    return record["dataset"]["name"] + ("-synthetic" if synthetic else "")
+    (no data root): real and synthetic results never share a table. An
+    external validation run's is ``<train>-to-<test>``."""
+    name = record["dataset"]["name"] + ("-synthetic" if record["request"]["data_root"] is None else "")
+    if "test_dataset" in record:
+        name += "-to-" + record["test_dataset"]["name"] + ("-synthetic" if record["request"].get("test_data_root") is None else "")
+    return name
 
 
 def joint_view(record: dict[str, Any], task: str) -> dict[str, Any]:

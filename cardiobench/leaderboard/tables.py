@@ -203,7 +203,7 @@ def reported_rows(results: Sequence[ReportedResult], dataset: str, metrics: list
     return rows
 
 
-FLOAT_COLUMNS = ("flops_per_item", "agreement_bias", "agreement_loa_low", "agreement_loa_high", "p_vs_best", "p_wilcoxon_vs_best", "p_vs_baseline", "p_vs_paper_baseline", "train_seconds", "train_items_per_second", "test_items_per_second", "peak_memory_mib")
+FLOAT_COLUMNS = ("flops_per_item", "agreement_bias", "agreement_loa_low", "agreement_loa_high", "p_vs_best", "p_wilcoxon_vs_best", "p_vs_baseline", "p_vs_paper_baseline", "train_seconds", "train_items_per_second", "test_items_per_second", "peak_memory_mib", "in_domain_mean", "gap", "gap_ci_low", "gap_ci_high", "gap_ratio")
 
 
 def frame(rows: list[dict[str, Any]], metrics: list[MetricSpec]) -> pl.DataFrame:
@@ -211,13 +211,15 @@ def frame(rows: list[dict[str, Any]], metrics: list[MetricSpec]) -> pl.DataFrame
     columns += [f"{m.name}_{part}" for m in metrics for part in ("mean", "sd", "ci_low", "ci_high")]
     if any("agreement_bias" in r for r in rows):
         columns += ["agreement_bias", "agreement_loa_low", "agreement_loa_high"]
+    if any("gap" in r for r in rows):  # external validation (leaderboard.external)
+        columns += ["in_domain_mean", "gap", "gap_ci_low", "gap_ci_high", "gap_ratio", "same_training"]
     columns += ["p_vs_best", "p_wilcoxon_vs_best", "better_than_baseline", "p_vs_baseline", "better_than_paper_baseline", "p_vs_paper_baseline", "flops_per_item", "train_seconds", "train_items_per_second", "test_items_per_second", "peak_memory_mib", "device"]
     columns += ["source", "citation", "protocol", "cardiobench", "date"]
 
     def kind(c: str) -> Any:
         if any(c.endswith(s) for s in ("_mean", "_sd", "_ci_low", "_ci_high")) or c in FLOAT_COLUMNS:
             return pl.Float64
-        if c in ("top_group", "better_than_baseline", "better_than_paper_baseline"):
+        if c in ("top_group", "better_than_baseline", "better_than_paper_baseline", "same_training"):
             return pl.Boolean
         return pl.Int64 if c in ("rank", "parameters", "seeds") else pl.String
 
@@ -309,7 +311,7 @@ def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list
         "",
         f"- **Task**: {table.task} v{table.identity.task_version}: {task.description}.",
         f"- **Protocol**: preset `{table.preset}` v{table.identity.preset_version}: {first['preset'].get('description', '')}.",
-        f"- **Data**: {table.data}, fingerprint `{table.identity.fingerprint[:16]}`; {data_source(first)}.",
+        f"- **Data**: {table.data}, fingerprint `{table.identity.fingerprint[:16]}`; {data_source(first)}" + (f"; **tested on** {first['test_dataset']['name']} ({str(first['test_dataset']['source']).split(' at ')[0]}, fingerprint `{first['test_dataset']['fingerprint'][:16]}`)" if "test_dataset" in first else "") + ".",
         f"- **Ranking**: {ranking.name} ({'higher' if ranking.higher_is_better else 'lower'} is better), mean over seeds; metrics as mean ± sd over seeds (no sd for one seed) [95% bootstrap CI of that mean: test items resampled, paired across seeds, within each fold for cross-validated runs; none where the records keep no per-item predictions (segmentation maps) over several seeds].",
         f"- **Numerics**: {numerics_text(table.records)}.",
         *hd95_line(table.records, [m.name for m in metrics]),
@@ -420,6 +422,12 @@ A mean alone does not say which differences are real, so every table says which 
   adjustment; p-values are Holm-adjusted over the table's pairs (Holm, Scand J Stat 6, 1979).
   `cardiobench.statistics.mcnemar_exact` is there for accuracy-type rankings on one seed; no
   table ranks by accuracy today.
+- **Wilcoxon.** Where the ranking metric is a mean over items (MAE: each item's absolute
+  error; HD95; per-slice F1), `Wilcoxon p vs #1` also tests each row's per-item values (seeds
+  averaged) against the first row's with the Wilcoxon signed-rank test (Wilcoxon, Biometrics
+  Bull 1, 1945; scipy; zero differences dropped, items undefined for either left out), Holm
+  over rows. Pooled metrics (Dice over all pixels, AUC) have no per-item value, so their tables
+  rely on the paired bootstrap alone.
 - **Ranks.** A row's rank is the range of ranks it could hold: 1 + the rows significantly
   better (α = 0.05, Holm) to N − the rows significantly worse, so `1-4` means four rows no test
   can order. ● marks the top group: the rows not significantly different from the first.
@@ -440,6 +448,9 @@ A mean alone does not say which differences are real, so every table says which 
   group.
 - **Cost.** Train time and items per second (train/test) are the records' own measurements on
   the device they name: machine-specific, shown for cost, never ranked.
+- **Peak memory** (`peak MiB`): the largest GPU allocation on CUDA, else the process's peak
+  resident set from the run's start (data, model and libraries together); machine-specific,
+  never ranked; records made before runs measured it show none.
 - **FLOPs** per item are the forward pass at the task's input shape, counted by PyTorch's
   `FlopCounterMode` in every run's model check (`model.flops_per_item` in the record); records
   made before runs counted them show none.
@@ -447,6 +458,18 @@ A mean alone does not say which differences are real, so every table says which 
   statistics per metric (Dice: overlap and sizes), not its maps, so its intervals and
   comparisons resample exactly what the run's pooled Dice is made of. Records made before
   they did keep none: their rows are not compared (the header says so).
+- **HD95** (Metrics Reloaded's boundary metric beside Dice) is MONAI's definition: boundary
+  pixels (mask minus its erosion), the 95th percentile of the distances from each boundary to
+  the other, the larger direction; computed with scipy's distance transform and tested against
+  MONAI. It is in pixels of the grid the masks are evaluated on; the table header gives the
+  pixel size in mm where the dataset states one (ACDC: `data.spacing` x `data.size` /
+  `data.input_size`; EchoNet-Dynamic's AVIs carry no physical spacing). Both masks empty
+  counts 0; only one empty is undefined and left out of the mean.
+- **External validation** tables (`<train>-to-<test>`, runs with `--test-dataset`) put each
+  row beside the same model's in-domain record (same training data, preset and seed) with
+  the gap (external − in-domain), its 95% interval from two independent bootstraps (the test
+  sets share no items) and the ratio, and say whether both records trained identically
+  ([docs/camus.md](../docs/camus.md)).
 
 ## Tables
 """

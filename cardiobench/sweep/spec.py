@@ -8,6 +8,7 @@ seeds: [0, 1, 2]
 presets: [paper]
 data:                        # default: the task's dataset, synthetic
   - {dataset: echonet-dynamic, data_root: ~/data/EchoNet-Dynamic}
+  - {test_dataset: camus, test_data_root: ~/data/CAMUS}   # external validation: train on the task's dataset, test on CAMUS
 overrides:                   # a list expands to the grid; a list of lists gives list values
   train.lr: [1.0e-4, 3.0e-4]
 resources:
@@ -30,7 +31,7 @@ from cardiobench.errors import ConfigError
 from cardiobench.run_request import RunRequest, request_name
 
 TOP_KEYS = {"task", "models", "seeds", "presets", "data", "overrides", "resources", "runs_dir", "track"}
-DATA_KEYS = {"dataset", "data_root"}
+DATA_KEYS = {"dataset", "data_root", "test_dataset", "test_data_root"}
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class Point:
 
     def label(self) -> dict[str, Any]:
         r = self.request
-        return {"point": self.name, "model": r.model, "preset": r.preset, "seed": r.seed, "data": r.data_root or r.dataset or "synthetic", "overrides": " ".join(r.overrides)}
+        return {"point": self.name, "model": r.model, "preset": r.preset, "seed": r.seed, "data": (r.data_root or r.dataset or "synthetic") + (f" -> {r.test_data_root or r.test_dataset}" if r.test_dataset else ""), "overrides": " ".join(r.overrides)}
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def load(path: Path, plugins: list[str] | None = None) -> Sweep:
     data = _as_list(raw.get("data", {}))
     for i, entry in enumerate(data):
         if not isinstance(entry, dict) or set(entry) - DATA_KEYS:
-            problems.append(f"data[{i}] must be a mapping with dataset and/or data_root")
+            problems.append(f"data[{i}] must be a mapping of {', '.join(sorted(DATA_KEYS))}")
     overrides = raw.get("overrides", {}) or {}
     if not isinstance(overrides, dict) or not all(isinstance(k, str) and "." in k for k in overrides):
         problems.append("overrides must map dotted config keys (train.lr) to a value or a list of values")
@@ -124,12 +125,14 @@ def load(path: Path, plugins: list[str] | None = None) -> Sweep:
         raise ConfigError(f"Sweep file {path}: resources need gpus_per_run >= 0, cpus_per_run >= 1 and array_parallelism >= 1.")
     points = []
     for model, preset, seed, entry, combo in itertools.product(models, presets, seeds, data, _override_grid(overrides)):
-        root = entry.get("data_root")
+        root, test_root = entry.get("data_root"), entry.get("test_data_root")
         request = RunRequest(
             task=raw["task"],
             model=model,
             dataset=entry.get("dataset"),
             data_root=str(Path(root).expanduser().resolve()) if root else None,
+            test_dataset=entry.get("test_dataset"),
+            test_data_root=str(Path(test_root).expanduser().resolve()) if test_root else None,
             preset=preset,
             seed=seed,
             overrides=combo,

@@ -1,4 +1,4 @@
-"""The ``echo`` plugin: EchoNet-Dynamic data, the ``lvef`` and ``lvef-seg``
+"""The ``echo`` plugin: EchoNet-Dynamic and CAMUS data, the ``lvef`` and ``lvef-seg``
 tasks, and every model of Chen and Li's STCA paper
 (../shared/papers/stca-lvef-echo.txt) with its baselines."""
 
@@ -7,6 +7,8 @@ from __future__ import annotations
 from cardiobench import hookimpl
 from cardiobench.specs import DatasetSpec, ModelSpec, ReportedResult, Synthesizer, TaskSpec
 from cardiobench_echo import reported
+from cardiobench_echo.camus import dataset as camus
+from cardiobench_echo.camus import phantom as camus_phantom
 from cardiobench_echo.echonet import dataset, phantom
 from cardiobench_echo.models import segmentation, stca, video_resnet
 from cardiobench_echo.pseudo_labels import prepare_stca
@@ -47,7 +49,19 @@ def cardiobench_datasets() -> list[DatasetSpec]:
             check=dataset.check,
             license="Stanford EchoNet-Dynamic research use agreement (real data); synthetic phantom: Apache-2.0",
             synthesizer=Synthesizer("echonet", "apical-4-chamber phantom videos in the EchoNet-Dynamic layout", lambda out, n, seed: phantom.synthesize(out, n or 500, seed)),
-        )
+        ),
+        DatasetSpec(
+            name=camus.NAME,
+            version=camus.VERSION,
+            description="CAMUS: apical two- and four-chamber echo half sequences (NIfTI) with ED/ES LV, myocardium and atrium contours and biplane EF",
+            citation=camus.CITATION,
+            tasks=("lvef", "lvef-seg"),
+            load=camus.load,
+            check=camus.check,
+            license="CC BY-NC-SA 4.0 (real data); synthetic phantom: Apache-2.0",
+            synthesizer=Synthesizer("camus", "two- and four-chamber phantom half sequences in the CAMUS NIfTI layout, domain-shifted from the echonet phantom", lambda out, n, seed: camus_phantom.synthesize(out, n or 500, seed)),
+            sections=camus.SECTIONS,
+        ),
     ]
 
 

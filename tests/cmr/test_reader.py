@@ -10,6 +10,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from cardiobench.data.cfg import read_key_values
 from cardiobench.errors import DataError
 from cardiobench.specs import DataRequest
 from cardiobench_cmr.acdc import dataset, layout, slices
@@ -25,7 +26,7 @@ def test_layout_reads_groups_and_frames_from_info_cfg(acdc_folder: Path):
     assert [p.name for p in patients] == [f"patient{i:03d}" for i in range(1, 11)]
     assert sorted(p.group for p in patients) == sorted(layout.GROUPS * 2)
     for p in patients:
-        info, _ = layout.read_info(p.folder / layout.INFO_FILE)
+        info, _ = read_key_values(p.folder / layout.INFO_FILE)
         assert p.frames == {"ED": int(info["ED"]), "ES": int(info["ES"])}
         assert p.image("ES").name == f"{p.name}_frame{int(info['ES']):02d}.nii.gz"
     assert any(p.frames["ED"] != 1 for p in patients), "the generator must exercise ED frames other than 1"

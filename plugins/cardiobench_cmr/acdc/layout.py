@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from cardiobench.data.cfg import read_key_values
 from cardiobench.errors import DataError, bulleted
 
 GROUPS = ("DCM", "HCM", "MINF", "NOR", "RV")
@@ -48,20 +49,6 @@ class Patient:
         return self.folder / f"{self.name}_frame{self.frames[phase]:02d}_gt.nii.gz"
 
 
-def read_info(path: Path) -> tuple[dict[str, str], list[str]]:
-    """Info.cfg as {key: value}, and problems with its lines."""
-    info, problems = {}, []
-    for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
-        if not line.strip():
-            continue
-        key, sep, value = line.partition(":")
-        if not sep or not key.strip():
-            problems.append(f"line {number} {line.strip()!r} is not 'Key: value'")
-            continue
-        info[key.strip()] = value.strip()
-    return info, problems
-
-
 def patient_folders(root: Path) -> list[Path]:
     """The ``patientXXX`` folders under ``root``, ``root/training`` and ``root/testing``."""
     parents = [root] + [root / part for part in ("training", "testing") if (root / part).is_dir()]
@@ -72,7 +59,7 @@ def _patient(folder: Path) -> tuple[Patient | None, list[str]]:
     info_path = folder / INFO_FILE
     if not info_path.is_file():
         return None, [f"no {INFO_FILE}"]
-    info, problems = read_info(info_path)
+    info, problems = read_key_values(info_path)
     missing = [k for k in INFO_KEYS if k not in info]
     if missing:
         problems.append(f"{INFO_FILE} lacks {', '.join(missing)}")

@@ -103,6 +103,14 @@ def channel_stats(videos: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]
     return mean.astype(np.float32), std.astype(np.float32)
 
 
+def reference_stats(reference: Mapping[str, Any] | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """The training dataset's channel mean and std when this dataset only
+    tests (``DataRequest.reference``), else None."""
+    if not reference or "channel_mean" not in reference:
+        return None
+    return np.asarray(reference["channel_mean"], dtype=np.float32), np.asarray(reference["channel_std"], dtype=np.float32)
+
+
 class VideoClips(Dataset):
     """Clips of videos with scalar targets; each item has ``input``, ``target``,
     ``id`` (the video name) and ``start`` (first frame of the clip)."""

@@ -24,7 +24,7 @@ from cardiobench.events import warn
 from cardiobench.paths import cache_dir
 from cardiobench.specs import DataBundle, DataRequest, Fold
 from cardiobench_echo.echonet import phantom
-from cardiobench_echo.echonet.clips import ClipSpec, Corruption, VideoClips, channel_stats, corruption
+from cardiobench_echo.echonet.clips import ClipSpec, Corruption, VideoClips, channel_stats, corruption, reference_stats
 from cardiobench_echo.echonet.frames import TracedFrames
 from cardiobench_echo.echonet.layout import FILELIST, VIDEOS, Layout, Video, raise_problems, scan_layout
 
@@ -113,8 +113,9 @@ def normalisation(cache: Store, train: list[Video], count: int, seed: int) -> tu
     return channel_stats([cache.frames(train[i].path) for i in sorted(chosen)])
 
 
-def _stats(cache: Store, train: list[Video], data: Mapping[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
-    return normalisation(cache, train, int(data["normalization_videos"]), seed)
+def _stats(cache: Store, train: list[Video], request: DataRequest) -> tuple[np.ndarray, np.ndarray]:
+    """The training videos' channel statistics, or the training dataset's when this one only tests."""
+    return reference_stats(request.reference) or normalisation(cache, train, int(request.config["data"]["normalization_videos"]), request.seed)
 
 
 def _splits(layout: Layout, keep: Callable[[list[Video]], list[Video]] = list) -> tuple[list[Video], list[Video], list[Video]]:
@@ -170,7 +171,7 @@ def load_clips(request: DataRequest) -> DataBundle:
     train, val, test = _splits(layout, opened.usable if drop else list)
     if drop:
         source += _left_out(opened, request.task)
-    mean, std = _stats(cache, train, data, request.seed)
+    mean, std = _stats(cache, train, request)
     spec = ClipSpec(int(data["frames"]), int(data["period"]), mean, std)
     corrupt = corruption(request.config)
 
@@ -195,7 +196,7 @@ def load_frames(request: DataRequest) -> DataBundle:
     data = request.config["data"]
     train, val, test = _splits(layout, opened.usable)
     source += _left_out(opened, request.task)
-    mean, std = _stats(cache, train, data, request.seed)
+    mean, std = _stats(cache, train, request)
     size = int(data["size"])
     fold = Fold("official", *(TracedFrames(videos, cache, size, mean, std) for videos in (train, val, test)))
     return DataBundle([fold], layout.fingerprint, source, _info(data, train, val, test, mean, std, opened))

@@ -197,30 +197,53 @@ class Renderer:
         if rows.start < rows.stop and cols.start < cols.stop:
             np.maximum(into[rows, cols], _ellipse(self.x[rows, cols], self.y[rows, cols], centre, self.heart.axis[0], a, b), out=into[rows, cols])
 
-    def frame(self, t: int) -> np.ndarray:
-        """uint8 (SIZE, SIZE) grey frame number ``t``."""
+    def _left_heart(self, t: int) -> tuple[float, float, float, float, np.ndarray]:
+        """(contraction, LV long axis, half-width, wall, left-atrium centre) at frame ``t``."""
         h = self.heart
         f = float(h.contraction(t))
         length, width, wall = h.lv_shape(t)
+        atrium = 1 + 0.18 * f  # atria fill while the ventricles contract
+        return f, length, width, wall, np.array(h.apex) + length * h.axis[0] + (12.0 * atrium) * h.axis[0]
+
+    def labels(self, t: int) -> np.ndarray:
+        """uint8 (SIZE, SIZE) map of frame ``t`` in CAMUS's classes: 1 LV
+        cavity, 2 LV myocardium, 3 left atrium, 0 elsewhere."""
+        f, length, width, wall, la_centre = self._left_heart(t)
+        atrium = 1 + 0.18 * f
+        cavity, outer, la = (np.zeros((SIZE, SIZE), np.float32) for _ in range(3))
+        self._draw_chamber(cavity, 0.0, 0.0, length, width)
+        self._draw_chamber(outer, wall, 0.0, length + wall, width + wall)
+        self._draw_ellipse(la, la_centre, 11.0 * atrium, 0.85 * width + 2)
+        out = np.zeros((SIZE, SIZE), np.uint8)
+        out[la > 0.5] = 3
+        out[outer > 0.5] = 2
+        out[cavity > 0.5] = 1
+        return out
+
+    def frame(self, t: int, right_heart: bool = True) -> np.ndarray:
+        """uint8 (SIZE, SIZE) grey frame number ``t``; without the right
+        ventricle and atrium (``right_heart=False``) it is a two-chamber view."""
+        h = self.heart
+        f, length, width, wall, la_centre = self._left_heart(t)
         d, n = h.axis
-        base = np.array(h.apex) + length * d
         rv_offset = width + wall + 2.5  # RV sits across the septum
         rv_du, rv_dv = -9.0, rv_offset + 0.65 * h.width_ed
         rv_len, rv_w = 0.78 * length, 0.62 * h.width_ed * (1 - 0.2 * f)
-        atrium = 1 + 0.18 * f  # atria fill while the ventricles contract
-        la_centre = base + (12.0 * atrium) * d
+        atrium = 1 + 0.18 * f
         ra_centre = np.array(h.apex) + (9.0 + rv_len + 10.0 * atrium) * d - (rv_offset + 0.65 * h.width_ed) * n
 
         walls = np.zeros((SIZE, SIZE), np.float32)
         blood = np.zeros((SIZE, SIZE), np.float32)
         self._draw_chamber(blood, 0.0, 0.0, length, width)
         self._draw_chamber(walls, wall, 0.0, length + wall, width + wall)
-        self._draw_chamber(blood, rv_du, rv_dv, rv_len, rv_w)
-        self._draw_chamber(walls, rv_du + 3.0, rv_dv, rv_len + 3.0, rv_w + 3.0)
+        if right_heart:
+            self._draw_chamber(blood, rv_du, rv_dv, rv_len, rv_w)
+            self._draw_chamber(walls, rv_du + 3.0, rv_dv, rv_len + 3.0, rv_w + 3.0)
         self._draw_ellipse(blood, la_centre, 11.0 * atrium, 0.85 * width + 2)
         self._draw_ellipse(walls, la_centre, 11.0 * atrium + 2.5, 0.85 * width + 4.5)
-        self._draw_ellipse(blood, ra_centre, 10.0 * atrium, 0.75 * h.width_ed)
-        self._draw_ellipse(walls, ra_centre, 10.0 * atrium + 2.5, 0.75 * h.width_ed + 2.5)
+        if right_heart:
+            self._draw_ellipse(blood, ra_centre, 10.0 * atrium, 0.75 * h.width_ed)
+            self._draw_ellipse(walls, ra_centre, 10.0 * atrium + 2.5, 0.75 * h.width_ed + 2.5)
 
         tissue = 0.28 + 0.34 * walls
         tissue *= 1 - blood
