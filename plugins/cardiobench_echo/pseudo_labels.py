@@ -179,6 +179,11 @@ class WithPseudoLabels(Dataset):
 
 def prepare_stca(bundle: DataBundle, values: dict[str, Any], context: StageContext) -> tuple[DataBundle, dict[str, Any]]:
     """The segmenter stage, then pseudo-labelled training clips."""
+    if context.request.dataset not in (None, "echonet-dynamic"):
+        raise ConfigError(
+            f"stca trains on EchoNet-Dynamic only: its pseudo-labels come from a segmenter trained on EchoNet-Dynamic's traced frames and predicted on its videos, "
+            f"which dataset {context.request.dataset!r} does not have in that form. To test an EchoNet-Dynamic-trained STCA on {context.request.dataset}, use --test-dataset {context.request.dataset}."
+        )
     aux = values["aux"]
     trained_here = aux["segmenter"] is None
     if trained_here:
