@@ -20,6 +20,7 @@ their gradients (2 (|f| + |g|)).
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -34,6 +35,30 @@ from cardiobench.kernels import attention_gate, excite, tca_pool_diff, triton_av
 STCA_STAGES = {"layer1": (64, 32, 56), "layer2": (128, 16, 28), "layer3": (256, 8, 14), "layer4": (512, 4, 7)}  # C, T, H=W
 AG_GATES = {"layer11": (4, 52, 68), "layer14": (8, 26, 34)}  # channels per n, H, W
 AG_GATING = (8, 13, 17)
+
+
+TOLERANCE = {torch.float32: 1e-4, torch.bfloat16: 4e-2}  # largest error / largest reference value
+
+
+@dataclass
+class Check:
+    """One implementation's outputs and input gradients against the float64
+    reference (the eager module code in float64) at one shape and dtype."""
+
+    workload: str
+    impl: str
+    dtype: str
+    forward_error: float
+    gradient_error: float
+    tolerance: float
+
+    @property
+    def ok(self) -> bool:
+        return self.forward_error <= self.tolerance and self.gradient_error <= self.tolerance
+
+
+def _relative(actual: torch.Tensor, reference: torch.Tensor) -> float:
+    return float((actual.double() - reference).abs().max() / reference.abs().max().clamp_min(1e-12))
 
 
 @dataclass
@@ -119,8 +144,11 @@ def eager_gate(f, g, w_f, w_g, b_g, psi, b_psi, norm):  # noqa: ANN001, ANN201
 
 
 def _impls(device: torch.device, compile_eager: bool) -> list[str]:
+    """Eager module code, its torch.compile, our torch backend, and our Triton
+    backend on CUDA (or interpreted on the CPU under TRITON_INTERPRET=1)."""
     impls = ["eager"] + (["compiled"] if compile_eager else []) + ["torch"]
-    return impls + (["triton"] if device.type == "cuda" and triton_available() else [])
+    interpreted = os.environ.get("TRITON_INTERPRET") == "1"
+    return impls + (["triton"] if (device.type == "cuda" or interpreted) and triton_available() else [])
 
 
 def _measure(name: str, impl: str, fn: Callable[[], object], backward: Callable[[], object], bytes_fwd: float, bytes_bwd: float, device: torch.device, repeats: int, bandwidth: float, eager: dict[str, float]) -> list[Row]:
@@ -133,18 +161,38 @@ def _measure(name: str, impl: str, fn: Callable[[], object], backward: Callable[
     return rows
 
 
-def run_tca(device: torch.device, batch: int, repeats: int, bandwidth: float, compile_eager: bool, stages: list[str]) -> list[Row]:
+def check_tca(module: nn.Module, reference: EagerTCA, x: torch.Tensor, upstream: torch.Tensor, label: str, impl: str) -> Check:
+    """``module`` (its weights copied from ``reference``) against ``reference`` in float64."""
+    x64 = x.detach().double().requires_grad_(True)
+    expected = reference(x64)
+    expected.backward(upstream.double())
+    x.grad = None
+    out = module(x)
+    out.backward(upstream)
+    return Check(label, impl, str(x.dtype).removeprefix("torch."), _relative(out.detach(), expected.detach()), _relative(x.grad, x64.grad), TOLERANCE.get(x.dtype, 1e-4))
+
+
+def run_tca(device: torch.device, batch: int, repeats: int, bandwidth: float, compile_eager: bool, stages: list[str], dtype: torch.dtype | None = None, shapes: dict[str, tuple[int, int, int]] | None = None, checks: list[Check] | None = None) -> list[Row]:
+    """Speed rows of every implementation at each stage's shape (``shapes``,
+    default :data:`STCA_STAGES`); with ``checks``, each kernel's correctness
+    against the float64 reference is appended to it."""
     rows = []
-    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    dtype = dtype or (torch.bfloat16 if device.type == "cuda" else torch.float32)
     for stage in stages:
-        channels, frames, size = STCA_STAGES[stage]
+        channels, frames, size = (shapes or STCA_STAGES)[stage]
         x = torch.randn(batch, channels, frames, size, size, device=device, dtype=dtype, requires_grad=True)
         upstream = torch.randn_like(x)
         n_bytes = x.numel() * x.element_size()
         eager: dict[str, float] = {}
+        reference = EagerTCA(channels).to(device, torch.float64)
         for impl in _impls(device, compile_eager):
-            module = (EagerTCA(channels) if impl in ("eager", "compiled") else KernelTCA(channels, impl)).to(device, dtype)
+            module = (EagerTCA(channels) if impl in ("eager", "compiled") else KernelTCA(channels, impl)).to(device, torch.float64)
+            module.load_state_dict(reference.state_dict())
+            module = module.to(dtype)
             call = torch.compile(module, dynamic=False) if impl == "compiled" else module
+            label = f"TCA {stage} {tuple(x.shape)} {str(dtype).removeprefix('torch.')}"
+            if checks is not None and impl in ("torch", "triton"):
+                checks.append(check_tca(module, reference, x, upstream, label, impl))
 
             def forward(call=call) -> object:  # noqa: ANN001
                 with torch.no_grad():
@@ -154,19 +202,36 @@ def run_tca(device: torch.device, batch: int, repeats: int, bandwidth: float, co
                 x.grad = None
                 return call(x).backward(upstream)
 
-            label = f"TCA {stage} {tuple(x.shape)} {str(dtype).removeprefix('torch.')}"
             rows += _measure(label, impl, forward, forward_backward, 3 * n_bytes, 3 * n_bytes, device, repeats, bandwidth, eager)
     return rows
 
 
-def run_gate(device: torch.device, batch: int, repeats: int, bandwidth: float, compile_eager: bool, widths: list[int], norm: str = "range") -> list[Row]:
+def check_gate(call: Callable[[], tuple[torch.Tensor, torch.Tensor]], tensors: list[torch.Tensor], norm: str, label: str, impl: str) -> Check:
+    """The gate's pooled output, attention map and input gradients against :func:`eager_gate` in float64."""
+    doubles = [t.detach().double().requires_grad_(True) for t in tensors]
+    pooled64, alpha64 = eager_gate(*doubles[:2], *doubles[2:], norm)
+    (pooled64.square().sum() + alpha64.sum()).backward()
+    for t in tensors:
+        t.grad = None
+    pooled, alpha = call()
+    (pooled.float().square().sum() + alpha.float().sum()).backward()
+    forward = max(_relative(pooled.detach(), pooled64.detach()), _relative(alpha.detach(), alpha64.detach()))
+    gradient = max(_relative(t.grad, d.grad) for t, d in zip(tensors[:2], doubles[:2]))
+    return Check(label, impl, str(tensors[0].dtype).removeprefix("torch."), forward, gradient, TOLERANCE.get(tensors[0].dtype, 1e-4))
+
+
+def run_gate(device: torch.device, batch: int, repeats: int, bandwidth: float, compile_eager: bool, widths: list[int], norm: str = "range", dtype: torch.dtype | None = None, scale: int = 1, checks: list[Check] | None = None) -> list[Row]:
+    """Speed rows of every implementation at the AG-Sononet gate shapes of each
+    width n (spatial sizes divided by ``scale`` for a dry run); with
+    ``checks``, correctness against the float64 reference."""
     rows = []
-    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    dtype = dtype or (torch.bfloat16 if device.type == "cuda" else torch.float32)
     for n in widths:
         for layer, (mult, H, W) in AG_GATES.items():
+            H, W = max(2, H // scale), max(2, W // scale)
             C, Cg = mult * n, AG_GATING[0] * n
             f = torch.randn(batch, C, H, W, device=device, dtype=dtype, requires_grad=True)
-            g = torch.randn(batch, Cg, AG_GATING[1], AG_GATING[2], device=device, dtype=dtype, requires_grad=True)
+            g = torch.randn(batch, Cg, max(2, AG_GATING[1] // scale), max(2, AG_GATING[2] // scale), device=device, dtype=dtype, requires_grad=True)
             params = [torch.randn(shape, device=device, dtype=dtype).mul_(0.1).requires_grad_(True) for shape in ((C, C), (C, Cg), (C,), (C,), (1,))]
             n_bytes = (f.numel() + g.numel()) * f.element_size()
             eager: dict[str, float] = {}
@@ -176,6 +241,9 @@ def run_gate(device: torch.device, batch: int, repeats: int, bandwidth: float, c
                     call = lambda gate=gate: gate(f, g, *params, norm)  # noqa: E731
                 else:
                     call = lambda impl=impl: attention_gate(f, g, *params, norm, backend=impl)  # noqa: E731
+                label = f"gate n={n} {layer} f{tuple(f.shape)} {str(dtype).removeprefix('torch.')} {norm}"
+                if checks is not None and impl in ("torch", "triton"):
+                    checks.append(check_gate(call, [f, g, *params], norm, label, impl))
 
                 def forward(call=call) -> object:  # noqa: ANN001
                     with torch.no_grad():
@@ -185,7 +253,6 @@ def run_gate(device: torch.device, batch: int, repeats: int, bandwidth: float, c
                     pooled, alpha = call()
                     return (pooled.float().square().sum() + alpha.float().sum()).backward()
 
-                label = f"gate n={n} {layer} f{tuple(f.shape)} {str(dtype).removeprefix('torch.')} {norm}"
                 rows += _measure(label, impl, forward, forward_backward, n_bytes, 2 * n_bytes, device, repeats, bandwidth, eager)
     return rows
 
