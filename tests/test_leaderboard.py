@@ -341,3 +341,22 @@ def test_rank_groups_of_a_constructed_table(registry):
     assert judgement.stability is not None and judgement.stability.counts[-1, -1] == 1000 and judgement.stability.first_kept == 1.0, "tied for first counts as first"
     text = "\n".join(ranking.header_lines(judgement, tables.RESAMPLES, tables.BOOTSTRAP_SEED, "training-mean EF"))
     assert "Holm-adjusted over the table's 3 pairs" in text and "training-mean EF" in text
+
+
+def test_external_table_puts_each_row_beside_its_in_domain_result(registry):
+    """The committed EchoNet-Dynamic -> CAMUS ci table: each row's gap is its
+    external MAE minus the same model's in-domain ci record's, with an interval
+    around it, and both records trained identically."""
+    from cardiobench.leaderboard import external, tables
+    from cardiobench.leaderboard.store import Store
+
+    store = Store(Path("leaderboards"))
+    (table,) = [t for t in store.tables("lvef", store.ledger("lvef")) if t.data == "echonet-dynamic-synthetic-to-camus-synthetic" and t.preset == "ci"]
+    mae = registry.metric("mae")
+    rows = tables.rank(tables.reproduced_rows(table, [mae], ranking="mae"), mae)
+    external.add_gaps(rows, table, store.records("lvef"), mae)
+    for row in rows:
+        (home,) = [r for r in store.records("lvef") if "test_dataset" not in r and r["model"]["name"] == row["model"] and r["preset"]["name"] == "ci" and r["dataset"]["fingerprint"] == table.records[0]["dataset"]["fingerprint"]]
+        assert row["gap"] == pytest.approx(row["mae_mean"] - home["metrics"]["mae"]["value"])
+        assert row["gap_ci_low"] < row["gap"] < row["gap_ci_high"] and row["same_training"]
+    assert "## In-domain against external" in (Path("leaderboards") / "lvef" / f"{table.stem}.md").read_text()

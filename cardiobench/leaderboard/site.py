@@ -32,7 +32,7 @@ from cardiobench.data.generated import worker_pool
 from cardiobench.errors import CardiobenchError
 from cardiobench.engine.loop import Predictions
 from cardiobench.leaderboard import ranking as ranking_module
-from cardiobench.leaderboard import ranking_plots, reproduce_hint, parameter_figure, tables
+from cardiobench.leaderboard import external, ranking_plots, reproduce_hint, parameter_figure, tables
 from cardiobench.leaderboard.protocol import row_label
 from cardiobench.leaderboard.store import Store, Table
 from cardiobench.registry import Registry
@@ -196,7 +196,13 @@ class _Builder:
             row["runs"] = [{"seed": r["seed"], "href": f"runs/{r['run_id']}.html"} for r in sorted(by_model[row["model"]], key=lambda r: r["seed"])]
         folder = self.out / task.name
         plotting.save(parameter_figure(table, ranking), folder / f"{table.stem}.png", dpi=PLOT_DPI)
-        judgement = ranking_module.judge(tables.rank(tables.reproduced_rows(table, [ranking], ranking=ranking.name), ranking), ranking, task.paper_baseline)
+        ranked = tables.rank(tables.reproduced_rows(table, [ranking], ranking=ranking.name), ranking)
+        judgement = ranking_module.judge(ranked, ranking, task.paper_baseline)
+        gaps: list[dict[str, Any]] = []
+        if external.is_external(table):  # papers report in-domain numbers: none shown beside an external test
+            reported, notes = [], []
+            external.add_gaps(ranked, table, self.store.records(task.name), ranking)
+            gaps = [r for r in ranked if "gap" in r]
         statistics_figures = []
         flops = parameter_figure(table, ranking, "flops")
         if flops is not None:
@@ -226,7 +232,9 @@ class _Builder:
             reproduced=reproduced,
             reported=reported,
             notes=notes,
-            other=tables.other_reported(self.registry.reported_for(task.name), table.dataset, metrics),
+            other=[] if external.is_external(table) else tables.other_reported(self.registry.reported_for(task.name), table.dataset, metrics),
+            gaps=gaps,
+            tested_on=first.get("test_dataset"),
             joint="; ".join(f"{model} is scored by its {table.task} head in its {of} runs" for model, of in joint),
             plot=f"{table.stem}.png",
             statistics_figures=statistics_figures,
