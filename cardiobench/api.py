@@ -33,6 +33,7 @@ from torch.utils.data import Dataset, default_collate
 from cardiobench import config, progress, records
 from cardiobench.contract import ModelContract
 from cardiobench.errors import ConfigError
+from cardiobench.cross_dataset import external_test
 from cardiobench.registry import Registered, Registry, load_registry
 from cardiobench.run_request import RunRequest
 from cardiobench.runner import run as run_request
@@ -203,14 +204,19 @@ def _run(task: str, model: ModelLike, preset: str, seed: int, overrides: Sequenc
     return Record(records.read(outcome.run_dir / records.RECORD_FILE), outcome.run_dir)
 
 
-def load_data(task: str, preset: str = "quick", seed: int = 0, overrides: Sequence[str] | None = None, data_root: str | Path | None = None, dataset: str | None = None, registry: Registry | None = None) -> tuple[DataBundle, Registry]:
-    """A task's data as a run of ``preset`` would load it (task-level config keys only)."""
+def load_data(task: str, preset: str = "quick", seed: int = 0, overrides: Sequence[str] | None = None, data_root: str | Path | None = None, dataset: str | None = None, registry: Registry | None = None, test_dataset: str | None = None, test_data_root: str | Path | None = None) -> tuple[DataBundle, Registry]:
+    """A task's data as a run of ``preset`` would load it (task-level config
+    keys only); with ``test_dataset``, its test split tests (external validation)."""
     registry = registry or load_registry()
     spec = registry.task(task)
     chosen = registry.dataset(dataset or spec.default_dataset)
-    values = config.resolve(spec, None, preset, list(overrides or []), [chosen]).values
+    tested_on = [registry.dataset(test_dataset)] if test_dataset else []
+    values = config.resolve(spec, None, preset, list(overrides or []), [chosen, *tested_on]).values
     root = Path(data_root).expanduser() if data_root else None
-    return chosen.load(DataRequest(spec.name, root, values, seed)), registry
+    bundle = chosen.load(DataRequest(spec.name, root, values, seed))
+    for other in tested_on:
+        bundle = external_test(bundle, other, DataRequest(spec.name, Path(test_data_root).expanduser() if test_data_root else None, values, seed, bundle.info))
+    return bundle, registry
 
 
 def datasets(task: str, fold: int | str = 0, preset: str = "quick", seed: int = 0, overrides: Sequence[str] | None = None, data_root: str | Path | None = None, dataset: str | None = None, quiet: bool = True) -> TaskData:

@@ -215,9 +215,10 @@ def _cmd_export_split(args: argparse.Namespace, registry: Registry) -> int:
     _require_task(args, "export-split")
     if args.no_progress:
         set_progress(False)
-    bundle, _ = api.load_data(args.task, args.preset, args.seed, args.overrides, args.data_root, args.dataset, registry)
+    bundle, _ = api.load_data(args.task, args.preset, args.seed, args.overrides, args.data_root, args.dataset, registry, args.test_dataset, args.test_data_root)
     task = registry.task(args.task)
-    manifest, count = export_split.export(bundle, args.out.expanduser(), task.name, args.preset, args.dataset or task.default_dataset, task.contract, args.data_root)
+    dataset = (args.dataset or task.default_dataset) + (f", tested on {args.test_dataset} (its test split, normalised as the training data)" if args.test_dataset else "")
+    manifest, count = export_split.export(bundle, args.out.expanduser(), task.name, args.preset, dataset, task.contract, args.data_root)
     print(f"wrote {count} test item(s) of {len(bundle.folds)} fold(s) to {manifest.parent} (manifest: {manifest}; see README.txt there)")
     return 0
 
