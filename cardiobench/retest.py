@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from cardiobench import atomic, config, fold_model, localisation, plotting, records
+from cardiobench.cross_dataset import external_test
 from cardiobench.engine import checkpoint, devices, numerics
 from cardiobench.engine.loop import EpochLoader, collect
 from cardiobench.errors import CardiobenchError, ConfigError
@@ -53,6 +54,12 @@ class FinishedRun:
         bundle = self.dataset.load(DataRequest(self.task.name, root, values, self.request.seed))
         if bundle.fingerprint != self.record["dataset"]["fingerprint"]:
             raise CardiobenchError(f"The data of {self.run_dir} changed since the run (fingerprint {bundle.fingerprint[:12]}, recorded {self.record['dataset']['fingerprint'][:12]}).")
+        if "test_dataset" in self.record:  # an external validation run is tested again on the same external test split
+            tested = self.record["test_dataset"]
+            other_root = Path(self.request.test_data_root) if self.request.test_data_root else None
+            bundle = external_test(bundle, self.registry.dataset(tested["name"]), DataRequest(self.task.name, other_root, values, self.request.seed, bundle.info))
+            if bundle.tested_on["fingerprint"] != tested["fingerprint"]:
+                raise CardiobenchError(f"The test data ({tested['name']}) of {self.run_dir} changed since the run (fingerprint {bundle.tested_on['fingerprint'][:12]}, recorded {tested['fingerprint'][:12]}).")
         return bundle
 
     def model(self, fold: str, bundle: DataBundle) -> torch.nn.Module:

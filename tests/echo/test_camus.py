@@ -177,6 +177,9 @@ def test_runs_on_camus_and_across_datasets(tmp_path: Path):
     assert external["dataset"]["info"]["channel_mean"] == external["test_dataset"]["info"]["channel_mean"], "CAMUS normalised with EchoNet's statistics"
     refused = cli("run", "--task", "lvef", "--model", "r2plus1d", "--test-dataset", "acdc", *common)
     assert refused.code == 2 and "does not serve task 'lvef'" in refused.err
+    away_dir = away.out.strip().splitlines()[-1].split("run directory: ")[-1]
+    retested = cli("eval", away_dir, "--corrupt", "zero-pixels", "--levels", "0", "--no-progress")
+    assert retested.code == 0 and f"{external['metrics']['mae']['value']:.4f}" in retested.out, "re-tested on the same CAMUS test split"
     exported = cli("export-split", "--task", "lvef", "--preset", "ci", "--test-dataset", "camus", "--out", tmp_path / "split")
     assert exported.code == 0 and "/4CH" in (tmp_path / "split" / "manifest.csv").read_text(), "the test items to predict elsewhere are CAMUS's"
     stca = cli("run", "--task", "lvef", "--model", "stca", "--dataset", "camus", *common)
