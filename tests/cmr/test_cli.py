@@ -21,7 +21,7 @@ def test_multi_task_run_records_both_tasks_and_patient_auc(tmp_path: Path, regis
     record = json.loads((run_dir / "record.json").read_text())
     assert set(record["joint"]) == {"myo-seg"}
     joint = record["joint"]["myo-seg"]
-    assert set(joint["metrics"]) == {"dice", "jaccard", "pixel-auc", "f1-per-slice"}
+    assert set(joint["metrics"]) == {"dice", "jaccard", "pixel-auc", "f1-per-slice", "hd95"}
     assert [f["n_test"] for f in joint["folds"]] == [f["n_test"] for f in record["folds"]]
     assert not (run_dir / "predictions.npz").exists(), "the run's own predictions are class scores"
     assert 0 <= record["metrics"]["auc/patient"]["value"] <= 1 and "accuracy/patient" in record["metrics"]
