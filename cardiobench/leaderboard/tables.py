@@ -40,14 +40,24 @@ def data_source(record: dict[str, Any]) -> str:
     return str(record["dataset"]["source"]).split(" at ")[0]
 
 
+def item_stats(items: dict[str, Any], metric: MetricSpec) -> np.ndarray | None:
+    """A record's per-item sufficient statistics of ``metric``: kept in the
+    record (segmentation) or computed from its predictions; None without them."""
+    if "stats" in items:
+        return np.asarray(items["stats"][metric.name], dtype=np.float64) if metric.name in items["stats"] else None
+    if metric.item_stats is None:
+        return None
+    return np.asarray(metric.item_stats(np.asarray(items["y_true"], dtype=np.float64), np.asarray(items["y_pred"], dtype=np.float64)), dtype=np.float64)
+
+
 def item_metric(items: dict[str, Any], metric: MetricSpec) -> tuple[RowMetric, ManyRowMetric | None] | None:
     """``metric`` of a record's test items as a function of row indices (and
     of many resamples at once, where the metric offers it): from the
     predictions, or from the per-item statistics a segmentation record keeps."""
     if "stats" in items:
-        if metric.name not in items["stats"] or metric.from_stats is None:
+        stats, one, many = item_stats(items, metric), metric.from_stats, metric.from_stats_many
+        if stats is None or one is None:
             return None
-        stats, one, many = np.asarray(items["stats"][metric.name], dtype=np.float64), metric.from_stats, metric.from_stats_many
         return (lambda rows: one(stats[rows])), (None if many is None else lambda rows: many(stats[rows]))
     y_true, y_pred = np.asarray(items["y_true"], dtype=np.float64), np.asarray(items["y_pred"], dtype=np.float64)
     return on_rows(metric, y_true, y_pred), on_rows_many(metric, y_true, y_pred)
@@ -59,19 +69,10 @@ def seed_mean_item_values(records: Sequence[dict[str, Any]], metric: MetricSpec)
     has no per-item values or a record keeps no per-item statistics."""
     if metric.item_values is None or metric.item_stats is None:
         return None
-    per_seed = []
-    for record in records:
-        items = record.get("test_items")
-        if items is None:
-            return None
-        if "stats" in items:
-            if metric.name not in items["stats"]:
-                return None
-            stats = np.asarray(items["stats"][metric.name], dtype=np.float64)
-        else:
-            stats = np.asarray(metric.item_stats(np.asarray(items["y_true"], dtype=np.float64), np.asarray(items["y_pred"], dtype=np.float64)), dtype=np.float64)
-        per_seed.append(metric.item_values(stats))
-    return np.mean(per_seed, axis=0)
+    stats = [item_stats(r["test_items"], metric) if r.get("test_items") else None for r in records]
+    if any(s is None for s in stats):
+        return None
+    return np.mean([metric.item_values(s) for s in stats], axis=0)
 
 
 def pooled_draws(records: Sequence[dict[str, Any]], metric: MetricSpec) -> MetricValue | None:

@@ -142,7 +142,9 @@ def test_pseudo_cycle_resamples_time_and_mirrors():
     sequence = np.arange(5, dtype=np.uint8)[:, None, None] * np.ones((1, 2, 2), np.uint8) * 10  # 5 frames ED..ES at 25 fps
     doubled = frames.pseudo_cycle(sequence, 25.0, 50.0, "pad", span=4)
     assert len(doubled) == 9 and doubled[1, 0, 0] == 5 and doubled[-1, 0, 0] == 40
+    assert frames.pseudo_cycle_length(5, 25.0, 50.0, "pad", 4) == len(doubled)
     cycle = frames.pseudo_cycle(sequence, 25.0, 25.0, "mirror", span=20)
+    assert frames.pseudo_cycle_length(5, 25.0, 25.0, "mirror", 20) == len(cycle)
     assert cycle[:, 0, 0].tolist()[:9] == [0, 10, 20, 30, 40, 30, 20, 10, 0] and len(cycle) >= 20
 
 

@@ -34,7 +34,7 @@ from cardiobench.engine.seeding import rng_for
 from cardiobench.errors import ConfigError, DataError
 from cardiobench.specs import DataBundle, DataRequest, Fold
 from cardiobench_echo.camus import phantom
-from cardiobench_echo.camus.frames import Decoded, decoded, pseudo_cycle
+from cardiobench_echo.camus.frames import Decoded, decoded, pseudo_cycle, pseudo_cycle_length
 from cardiobench_echo.camus.layout import LV_CAVITY, PHASES, QUALITIES, VIEWS, Layout, View, raise_problems, scan
 from cardiobench_echo.echonet.clips import ClipSpec, VideoClips, channel_stats, corruption, reference_stats
 from cardiobench_echo.echonet.frames import normalise_frames
@@ -145,7 +145,8 @@ def load_clips(request: DataRequest) -> DataBundle:
 
     def clips(rows: list[int], kind: str, count: int = 1, transform: Any = None) -> VideoClips:
         sources = [loader(i) for i in rows]
-        return VideoClips([views[i].id for i in rows], sources, [views[i].ef for i in rows], spec, kind, request.seed, count, transform, [len(s()) for s in sources])
+        lengths = [pseudo_cycle_length(int(found.length[i]), views[i].frame_rate, rate, mode, spec.span) for i in rows]  # without building every clip source
+        return VideoClips([views[i].id for i in rows], sources, [views[i].ef for i in rows], spec, kind, request.seed, count, transform, lengths)
 
     fold = Fold("official", clips(parts["TRAIN"], "train"), clips(parts["VAL"], "fixed"), clips(parts["TEST"], test_mode, int(data["test_clips"]), corruption(request.config)))
     subsets = quality_subsets(views, parts["TEST"])

@@ -163,13 +163,26 @@ def decoded(views: Sequence[View], size: int, with_sequence: bool) -> tuple[Deco
         return Decoded(**{k: data[k] for k in ("sequences", "start", "length", "frames", "labels")}), []
 
 
+def _resampled_count(frames: int, frame_rate: float, target_rate: float) -> int:
+    return max(2, round((frames - 1) * target_rate / frame_rate) + 1)
+
+
+def pseudo_cycle_length(frames: int, frame_rate: float, target_rate: float, mode: str, span: int) -> int:
+    """``len(pseudo_cycle(...))`` of a half sequence of ``frames`` frames, without building it."""
+    count = _resampled_count(frames, frame_rate, target_rate)
+    if mode != "mirror":
+        return count
+    cycle = 2 * count - 2
+    return cycle * -(-span // cycle)
+
+
 def pseudo_cycle(sequence: np.ndarray, frame_rate: float, target_rate: float, mode: str, span: int) -> np.ndarray:
     """A half sequence (ED to ES) as a clip source at ``target_rate`` frames
     per second (linear interpolation in time). ``mirror``: ED to ES and back
     (a pseudo-cycle), repeated until it covers ``span`` frames, so a clip
     never sees zero padding; ``pad``: the half sequence alone (the clip
     sampler pads with zero frames)."""
-    count = max(2, round((len(sequence) - 1) * target_rate / frame_rate) + 1)
+    count = _resampled_count(len(sequence), frame_rate, target_rate)
     position = np.linspace(0, len(sequence) - 1, count)
     low = np.floor(position).astype(int)
     high = np.minimum(low + 1, len(sequence) - 1)
