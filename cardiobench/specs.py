@@ -367,7 +367,9 @@ class MetricSpec:
     R resamples at once from (R, N, k) statistics, for leaderboard intervals.
     ``item_values(stats) -> (N,)`` (optional), for a metric that is a mean
     over items, gives each item's value (NaN where undefined), which the
-    leaderboard compares with the Wilcoxon signed-rank test.
+    leaderboard compares with the Wilcoxon signed-rank test. ``outcomes``
+    says those values are right (1) or wrong (0), as accuracy's are: pairs
+    are then compared with the exact McNemar test instead.
     """
 
     name: str
@@ -379,6 +381,7 @@ class MetricSpec:
     from_stats: Callable[[np.ndarray], float] | None = None
     from_stats_many: Callable[[np.ndarray], np.ndarray] | None = None
     item_values: Callable[[np.ndarray], np.ndarray] | None = None
+    outcomes: bool = False
 
     def problems(self) -> list[str]:
         out = _name_problems("metric", self.name) + _text_problems(self, "description")
@@ -390,6 +393,8 @@ class MetricSpec:
             out.append("from_stats_many needs item_stats and from_stats")
         if self.item_values is not None and self.from_stats is None:
             out.append("item_values needs item_stats and from_stats")
+        if self.outcomes and self.item_values is None:
+            out.append("outcomes needs item_values (each item's right or wrong)")
         return out
 
 

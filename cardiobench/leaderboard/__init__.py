@@ -15,7 +15,8 @@ from typing import Any
 
 from cardiobench import atomic, plotting, records
 from cardiobench.errors import CardiobenchError
-from cardiobench.leaderboard import admission, external, ranking, tables
+from cardiobench.leaderboard import admission, external, tables
+from cardiobench.leaderboard.assessment import assess
 from cardiobench.leaderboard.protocol import row_label
 from cardiobench.leaderboard.reproduction import Comparison, comparison_table, failure_message, reproduce
 from cardiobench.leaderboard.store import LEDGER, Identity, Store, Table, data_name
@@ -46,21 +47,13 @@ def build(store: Store, registry: Registry) -> Built:
     entries, built = [], []
     for task_name in store.tasks():
         task = registry.task(task_name)
-        metrics = [registry.metric(m) for m in task.metrics]
         ledger = store.ledger(task_name)
         for table in store.tables(task_name, ledger):
-            rank_metric = registry.metric(task.rank_metric)
-            reproduced = tables.rank(tables.reproduced_rows(table, metrics, ranking=rank_metric.name), rank_metric)
-            judgement = ranking.judge(reproduced, rank_metric, task.paper_baseline)
-            reported = [] if external.is_external(table) else tables.reported_rows(registry.reported_for(task_name), table.dataset, metrics, task.checks)  # papers test in-domain
+            assessed = assess(store, registry, table)
+            reported = [] if external.is_external(table) else tables.reported_rows(registry.reported_for(task_name), table.dataset, assessed.metrics, task.checks)  # papers test in-domain
             folder = store.root / task_name
-            header = ranking.header_lines(judgement, tables.RESAMPLES, tables.BOOTSTRAP_SEED, task.reference_baseline_name, task.paper_baseline)
-            sections = [s for s in [ranking.matrix_section(judgement)] if s]
-            if external.is_external(table):
-                external.add_gaps(reproduced, table, store.records(task_name), rank_metric)
-                sections.append(external.gap_section(reproduced, table, rank_metric))
-            files[folder / f"{table.stem}.csv"] = tables.csv_text(tables.frame(reproduced + reported, metrics))
-            files[folder / f"{table.stem}.md"] = tables.markdown_text(table, reproduced, reported, registry, header, sections, task.paper_baseline)
+            files[folder / f"{table.stem}.csv"] = tables.csv_text(tables.frame(assessed.rows + reported, assessed.metrics))
+            files[folder / f"{table.stem}.md"] = tables.markdown_text(table, assessed.rows, reported, registry, assessed.header, assessed.sections, task.paper_baseline)
             first = table.records[0]
             entries.append(
                 {

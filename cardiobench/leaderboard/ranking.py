@@ -10,6 +10,7 @@ metric carries bootstrap draws that share resamples across rows (see
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ class Judgement:
     baseline_compared: bool = False
     units: str = ""
     wilcoxon: bool = False  # rows carry ``p_wilcoxon_vs_best``
+    mcnemar: str = ""  # the right/wrong metric behind the rows' ``p_mcnemar_vs_best``
 
 
 def _shared_items(rows: list[dict[str, Any]]) -> list[bool]:
@@ -139,23 +141,50 @@ def paper_baseline_tests(rows: list[dict[str, Any]], metric: MetricSpec, compara
     return _against(rows, metric, comparable, rows[index][f"{metric.name}_mean"], rows[index]["_draws"], skip=index)
 
 
+def _versus_first(rows: list[dict[str, Any]], values: list[np.ndarray | None], test: Callable[[np.ndarray, np.ndarray], float], key: str) -> bool:
+    """``row[key]``: ``test`` of each row's per-item values against the first
+    row's, Holm over rows; False when no pair could be tested."""
+    if not rows or values[0] is None:
+        return False
+    raw = [test(v, values[0]) if i > 0 and v is not None and len(v) == len(values[0]) else np.nan for i, v in enumerate(values)]
+    for row, p in zip(rows, statistics.holm(raw)):
+        row[key] = None if not np.isfinite(p) else float(p)
+    return any(np.isfinite(raw))
+
+
 def wilcoxon_tests(rows: list[dict[str, Any]], metric: MetricSpec, comparable: list[bool]) -> bool:
     """``p_wilcoxon_vs_best`` of every comparable row after the first: the
     Wilcoxon signed-rank test of its per-item values (seeds averaged) against
     the first row's, Holm over rows. False when the metric is not a mean over
-    items (pooled Dice, AUC) or the rows keep no per-item values."""
-    values = [tables.seed_mean_item_values(row["_records"], metric) if ok else None for row, ok in zip(rows, comparable)]
-    if not rows or values[0] is None:
+    items (pooled Dice, AUC), is right/wrong (McNemar's), or the rows keep no per-item values."""
+    if metric.outcomes:
         return False
-    raw = [statistics.wilcoxon_signed_rank(v, values[0]) if i > 0 and v is not None and len(v) == len(values[0]) else np.nan for i, v in enumerate(values)]
-    for row, p in zip(rows, statistics.holm(raw)):
-        row["p_wilcoxon_vs_best"] = None if not np.isfinite(p) else float(p)
-    return any(np.isfinite(raw))
+    values = [tables.seed_mean_item_values(row["_records"], metric) if ok else None for row, ok in zip(rows, comparable)]
+    return _versus_first(rows, values, statistics.wilcoxon_signed_rank, "p_wilcoxon_vs_best")
 
 
-def judge(rows: list[dict[str, Any]], metric: MetricSpec, paper_baseline: str = "") -> Judgement:
+def outcome_metric(ranking: MetricSpec, metrics: Sequence[MetricSpec]) -> MetricSpec | None:
+    """The metric McNemar's test compares: the ranking metric when it is
+    right/wrong per item (accuracy), else the table's first such metric."""
+    return ranking if ranking.outcomes else next((m for m in metrics if m.outcomes), None)
+
+
+def mcnemar_tests(rows: list[dict[str, Any]], metric: MetricSpec | None, comparable: list[bool]) -> bool:
+    """``p_mcnemar_vs_best`` of every comparable row after the first: the
+    exact McNemar test of its right/wrong items against the first row's, Holm
+    over rows. With several seeds an item counts as right when it is right in
+    more than half of them (our choice: one outcome per item keeps the items
+    independent, which pooling the seeds' outcomes would not)."""
+    if metric is None:
+        return False
+    shares = [tables.seed_mean_item_values(row["_records"], metric) if ok else None for row, ok in zip(rows, comparable)]
+    return _versus_first(rows, [None if s is None else s > 0.5 for s in shares], statistics.mcnemar_exact, "p_mcnemar_vs_best")
+
+
+def judge(rows: list[dict[str, Any]], metric: MetricSpec, paper_baseline: str = "", metrics: Sequence[MetricSpec] = ()) -> Judgement:
     """Pairwise paired tests (Holm within the table), rank ranges, the top
-    group, baseline tests and rank stability; fields are added to ``rows``."""
+    group, baseline tests and rank stability; fields are added to ``rows``.
+    ``metrics`` (the table's) may name a right/wrong metric for McNemar's test."""
     n = len(rows)
     comparable = _shared_items(rows)
     value = metric.name + "_mean"
@@ -178,6 +207,8 @@ def judge(rows: list[dict[str, Any]], metric: MetricSpec, paper_baseline: str = 
         row["top_group"] = top[i] if comparable[0] else None
         row["p_vs_best"] = None if i == 0 or not np.isfinite(p[0, i]) else float(p[0, i])
     wilcoxon = wilcoxon_tests(rows, metric, comparable)
+    outcomes = outcome_metric(metric, metrics)
+    mcnemar = mcnemar_tests(rows, outcomes, comparable)
     stability = None
     usable = [i for i in range(n) if comparable[i]]
     if len(usable) >= 2:
@@ -186,7 +217,7 @@ def judge(rows: list[dict[str, Any]], metric: MetricSpec, paper_baseline: str = 
     return Judgement(
         metric, [r["model"] for r in rows], comparable, p, difference, stability,
         stable_models=[rows[i]["model"] for i in usable], per_unit_top=first_by_units, units=units, baseline_compared=any(t is not None for t in baseline),
-        wilcoxon=wilcoxon,
+        wilcoxon=wilcoxon, mcnemar=outcomes.name if mcnemar and outcomes is not None else "",
     )
 
 
@@ -202,6 +233,11 @@ def header_lines(judgement: Judgement, resamples: int, seed: int, baseline_name:
     ]
     if judgement.wilcoxon:
         lines.append(f"- **Wilcoxon**: {metric.name} is a mean over items, so `Wilcoxon p vs #1` also tests each row's per-item values (seeds averaged) against the first row's with the Wilcoxon signed-rank test (scipy; zero differences dropped), Holm over rows.")
+    if judgement.mcnemar:
+        lines.append(
+            f"- **McNemar**: `McNemar p vs #1` tests each row's right and wrong items under {judgement.mcnemar} against the first row's with the exact McNemar test "
+            f"(a binomial test of the items only one of the two gets right; with several seeds an item is right when right in most of them), Holm over rows."
+        )
     if paper_baseline and paper_baseline in judgement.models:
         lines.append(f"- **Paper baseline**: `> {paper_baseline}` tests each row against `{paper_baseline}`, the model the task's paper compares with, the same way (Holm over rows).")
     if judgement.baseline_compared:

@@ -31,8 +31,8 @@ from cardiobench.config import flatten
 from cardiobench.data.generated import worker_pool
 from cardiobench.errors import CardiobenchError
 from cardiobench.engine.loop import Predictions
-from cardiobench.leaderboard import ranking as ranking_module
 from cardiobench.leaderboard import external, ranking_plots, reproduce_hint, parameter_figure, tables
+from cardiobench.leaderboard.assessment import assess
 from cardiobench.leaderboard.protocol import row_label
 from cardiobench.leaderboard.store import Store, Table
 from cardiobench.registry import Registry
@@ -196,13 +196,11 @@ class _Builder:
             row["runs"] = [{"seed": r["seed"], "href": f"runs/{r['run_id']}.html"} for r in sorted(by_model[row["model"]], key=lambda r: r["seed"])]
         folder = self.out / task.name
         plotting.save(parameter_figure(table, ranking), folder / f"{table.stem}.png", dpi=PLOT_DPI)
-        ranked = tables.rank(tables.reproduced_rows(table, [ranking], ranking=ranking.name), ranking)
-        judgement = ranking_module.judge(ranked, ranking, task.paper_baseline)
-        gaps: list[dict[str, Any]] = []
+        assessed = assess(self.store, self.registry, table)
+        judgement = assessed.judgement
+        gaps = assessed.gaps
         if external.is_external(table):  # papers report in-domain numbers: none shown beside an external test
             reported, notes = [], []
-            external.add_gaps(ranked, table, self.store.records(task.name), ranking)
-            gaps = [r for r in ranked if "gap" in r]
         statistics_figures = []
         flops = parameter_figure(table, ranking, "flops")
         if flops is not None:
@@ -238,7 +236,7 @@ class _Builder:
             joint="; ".join(f"{model} is scored by its {table.task} head in its {of} runs" for model, of in joint),
             plot=f"{table.stem}.png",
             statistics_figures=statistics_figures,
-            how_to_read=[_inline_markdown(line.removeprefix("- ")) for line in ranking_module.header_lines(judgement, tables.RESAMPLES, tables.BOOTSTRAP_SEED, task.reference_baseline_name, task.paper_baseline)],
+            how_to_read=[_inline_markdown(line.removeprefix("- ")) for line in assessed.header],
             history=_history(self.store, table, versions),
         )
         bar.update()

@@ -204,7 +204,7 @@ def reported_rows(results: Sequence[ReportedResult], dataset: str, metrics: list
     return rows
 
 
-FLOAT_COLUMNS = ("flops_per_item", "agreement_bias", "agreement_loa_low", "agreement_loa_high", "p_vs_best", "p_wilcoxon_vs_best", "p_vs_baseline", "p_vs_paper_baseline", "train_seconds", "train_items_per_second", "test_items_per_second", "peak_memory_mib", "in_domain_mean", "gap", "gap_ci_low", "gap_ci_high", "gap_ratio")
+FLOAT_COLUMNS = ("flops_per_item", "agreement_bias", "agreement_loa_low", "agreement_loa_high", "p_vs_best", "p_wilcoxon_vs_best", "p_mcnemar_vs_best", "p_vs_baseline", "p_vs_paper_baseline", "train_seconds", "train_items_per_second", "test_items_per_second", "peak_memory_mib", "in_domain_mean", "gap", "gap_ci_low", "gap_ci_high", "gap_ratio")
 
 
 def frame(rows: list[dict[str, Any]], metrics: list[MetricSpec]) -> pl.DataFrame:
@@ -214,7 +214,7 @@ def frame(rows: list[dict[str, Any]], metrics: list[MetricSpec]) -> pl.DataFrame
         columns += ["agreement_bias", "agreement_loa_low", "agreement_loa_high"]
     if any("gap" in r for r in rows):  # external validation (leaderboard.external)
         columns += ["in_domain_mean", "gap", "gap_ci_low", "gap_ci_high", "gap_ratio", "same_training"]
-    columns += ["p_vs_best", "p_wilcoxon_vs_best", "better_than_baseline", "p_vs_baseline", "better_than_paper_baseline", "p_vs_paper_baseline", "flops_per_item", "train_seconds", "train_items_per_second", "test_items_per_second", "peak_memory_mib", "device"]
+    columns += ["p_vs_best", "p_wilcoxon_vs_best", "p_mcnemar_vs_best", "better_than_baseline", "p_vs_baseline", "better_than_paper_baseline", "p_vs_paper_baseline", "flops_per_item", "train_seconds", "train_items_per_second", "test_items_per_second", "peak_memory_mib", "device"]
     columns += ["source", "citation", "protocol", "cardiobench", "date"]
 
     def kind(c: str) -> Any:
@@ -327,7 +327,7 @@ def markdown_text(table: Table, reproduced: list[dict[str, Any]], reported: list
         | {m.name: cell(r, m.name) for m in metrics}
         | ({"bias [95% LoA]": f"{r['agreement_bias']:.2f} [{r['agreement_loa_low']:.2f}, {r['agreement_loa_high']:.2f}]"} if "agreement_bias" in r else {})
         | {"p vs #1": "-" if r["rank"] == 1 else p_text(r.get("p_vs_best")) or "n/a"}
-        | ({"Wilcoxon p vs #1": "-" if r["rank"] == 1 else p_text(r.get("p_wilcoxon_vs_best")) or "n/a"} if any(x.get("p_wilcoxon_vs_best") is not None for x in reproduced) else {})
+        | {title: "-" if r["rank"] == 1 else p_text(r.get(key)) or "n/a" for title, key in (("Wilcoxon p vs #1", "p_wilcoxon_vs_best"), ("McNemar p vs #1", "p_mcnemar_vs_best")) if any(x.get(key) is not None for x in reproduced)}
         | {"> baseline (p)": _versus_baseline(r)}
         | ({f"> {paper_baseline} (p)": _versus_baseline(r, "paper_baseline")} if any(x.get("p_vs_paper_baseline") is not None for x in reproduced) else {})
         | _compute(r)
@@ -406,7 +406,7 @@ every `ci`-preset record with `cardiobench leaderboard reproduce --preset ci`.
   is the record's (`ci` presets use portable numerics, the same on any x86-64 CPU), else
   statistically (inside the record's 95% interval or its row's seed spread).
 
-## How the ranks are made (table schema v2)
+## How the ranks are made (table schema v3)
 
 A mean alone does not say which differences are real, so every table says which are
 (`cardiobench/statistics.py`, `cardiobench/leaderboard/ranking.py`):
@@ -421,8 +421,14 @@ A mean alone does not say which differences are real, so every table says which 
   its 95% percentile interval and a two-sided p-value from the bootstrap standard error
   (z = d / se), which, unlike a count of resamples, has no floor at 1/1000 and so survives the
   adjustment; p-values are Holm-adjusted over the table's pairs (Holm, Scand J Stat 6, 1979).
-  `cardiobench.statistics.mcnemar_exact` is there for accuracy-type rankings on one seed; no
-  table ranks by accuracy today.
+- **McNemar.** Accuracy is right or wrong per item, so `McNemar p vs #1` tests each row's
+  right and wrong items against the first row's with the exact McNemar test (McNemar,
+  Psychometrika 12, 1947; a binomial test at one half of the items only one of the two gets
+  right; scipy), Holm over rows: on the ranking metric where a task ranks by accuracy, else on
+  the table's accuracy column (`dcm-cls`, `ecg-pvc-apb`, `fetal-planes`, which rank by AUC or
+  macro F1). With several seeds an item counts as right when it is right in most of them (our
+  choice: one outcome per item keeps the items independent; pooling every seed's outcomes
+  would count each item several times and make p too small).
 - **Wilcoxon.** Where the ranking metric is a mean over items (MAE: each item's absolute
   error; HD95; per-slice F1), `Wilcoxon p vs #1` also tests each row's per-item values (seeds
   averaged) against the first row's with the Wilcoxon signed-rank test (Wilcoxon, Biometrics
@@ -453,8 +459,12 @@ A mean alone does not say which differences are real, so every table says which 
   resident set from the run's start (data, model and libraries together); machine-specific,
   never ranked; records made before runs measured it show none.
 - **FLOPs** per item are the forward pass at the task's input shape, counted by PyTorch's
-  `FlopCounterMode` in every run's model check (`model.flops_per_item` in the record); records
-  made before runs counted them show none.
+  `FlopCounterMode` in every run's model check (`model.flops_per_item` in the record). Records
+  made before runs counted them were counted afterwards by `cardiobench leaderboard
+  count-flops` (`model.flops_counted_after_run`): the network rebuilt from the record's own
+  config at the record's model version, one batch of its data, and kept only when the rebuilt
+  network has the record's parameter count. FLOPs depend on the network and input shape
+  alone, so the count is the run's own (a test checks it against records the run counted).
 - **Segmentation.** A segmentation record keeps each test slice's (or frame's) sufficient
   statistics per metric (Dice: overlap and sizes), not its maps, so its intervals and
   comparisons resample exactly what the run's pooled Dice is made of. Records made before

@@ -123,6 +123,11 @@ def confusion_stats(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     ).astype(np.float64)
 
 
+def correct_items(stats: np.ndarray) -> np.ndarray:
+    """Each item's outcome under accuracy: 1 right, 0 wrong (from :func:`confusion_stats`)."""
+    return stats[:, 0]
+
+
 def _ratio(hits: float, total: float) -> float:
     return hits / total if total > 0 else float("nan")
 
@@ -357,7 +362,7 @@ def cardiobench_metrics() -> list[MetricSpec]:
         MetricSpec("mae", "mean absolute error", False, mae, SKLEARN, regression_stats, mae_from_stats, mae_from_stats_many, absolute_errors),
         MetricSpec("rmse", "root mean squared error", False, rmse, SKLEARN, regression_stats, rmse_from_stats, rmse_from_stats_many),
         MetricSpec("r2", "coefficient of determination R^2", True, r2, SKLEARN, regression_stats, r2_from_stats, r2_from_stats_many),
-        MetricSpec("accuracy", "share of items whose highest-scoring class is the true one", True, accuracy, SKLEARN, confusion_stats, accuracy_from_stats, accuracy_from_stats_many),
+        MetricSpec("accuracy", "share of items whose highest-scoring class is the true one", True, accuracy, SKLEARN, confusion_stats, accuracy_from_stats, accuracy_from_stats_many, correct_items, outcomes=True),
         MetricSpec("sensitivity", "recall of the positive class (class 1)", True, sensitivity, SKLEARN, confusion_stats, sensitivity_from_stats, sensitivity_from_stats_many),
         MetricSpec("specificity", "recall of the negative class (class 0)", True, specificity, SKLEARN, confusion_stats, specificity_from_stats, specificity_from_stats_many),
         MetricSpec("auc", "ROC AUC of each class against the rest, averaged over classes", True, auc, SKLEARN, auc_stats, auc_from_stats, auc_from_stats_many),
