@@ -123,12 +123,14 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--preset", default="ci", help="which recorded runs to re-run (default: ci)")
     r.add_argument("--runs-dir", type=Path, help="where the re-runs go (default: a temporary folder)")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    f = board.add_parser("count-flops", parents=[common], help="count the forward FLOPs of records made before runs counted them (same network, same config)")
+    f.add_argument("--task", help="only this task (default: every task with records)")
     g = board.add_parser("plot", parents=[common], help="PNG of the ranking metric against parameter count, per table")
     g.add_argument("--task", required=True)
     w = board.add_parser("site", parents=[common], help="a static website of every table and run record (opens from disk, no server)")
     w.add_argument("--out", type=Path, required=True, metavar="DIR", help="the folder to write (replaced whole)")
     w.add_argument("--no-progress", action="store_true", help="no progress bars")
-    for q in (b, s, r, g, w):
+    for q in (b, s, r, f, g, w):
         q.add_argument("--root", type=Path, default=Path("leaderboards"), help="the leaderboards folder (default: ./leaderboards)")
         q.set_defaults(handler=_cmd_leaderboard)
 
@@ -349,6 +351,11 @@ def _cmd_leaderboard(args: argparse.Namespace, registry: Registry) -> int:
             raise CardiobenchError(leaderboard.failure_message(comparisons))
         exact = sum(c.exact for c in comparisons)
         print(f"all {len(comparisons)} metric(s) of {len({c.run_id for c in comparisons})} run(s) reproduce: {exact} bit for bit, {len(comparisons) - exact} statistically")
+    elif action == "count-flops":
+        from cardiobench.leaderboard import flops
+
+        changed, notes = flops.count_missing(store, registry, args.task)
+        print("".join(f"note: {note}\n" for note in notes) + f"counted the FLOPs of {len(changed)} record(s); {len(notes)} left without; rebuild with cardiobench leaderboard build")
     elif action == "site":
         from cardiobench.leaderboard import site
 
