@@ -188,6 +188,25 @@ def test_reproduce_recomputes_and_compares(board: Path, tmp_path: Path):
     assert "in the record's 95% interval" in moved.out
 
 
+def test_count_flops_of_older_records_gives_what_the_run_counted(board: Path):
+    """Strip the run's FLOPs count from one record and the parameter count of
+    another: count-flops restores the first exactly (marked as counted after
+    the run) and refuses the second, whose network no longer matches."""
+    paths = sorted((board / "lvef" / "records").glob("*.json"))
+    first, second = (json.loads(p.read_text()) for p in paths[:2])
+    counted = first["model"].pop("flops_per_item")
+    second["model"].pop("flops_per_item")
+    second["model"]["parameters"] += 1
+    for path, record in zip(paths, (first, second)):
+        path.write_text(records.dumps(record))
+    result = cli("leaderboard", "count-flops", "--root", board)
+    assert result.code == 0, result.err
+    assert "counted the FLOPs of 1 record(s); 1 left without" in result.out and f"{second['run_id']}: the rebuilt network has" in result.out
+    restored = json.loads(paths[0].read_text())["model"]
+    assert restored["flops_per_item"] == counted and restored["flops_counted_after_run"]
+    assert "flops_per_item" not in json.loads(paths[1].read_text())["model"]
+
+
 def test_plot(board: Path):
     result = cli("leaderboard", "plot", "--task", "lvef", "--root", board)
     assert result.code == 0 and (board / "lvef" / "echonet-dynamic-synthetic__ci__v1.png").stat().st_size > 0
@@ -341,6 +360,44 @@ def test_rank_groups_of_a_constructed_table(registry):
     assert judgement.stability is not None and judgement.stability.counts[-1, -1] == 1000 and judgement.stability.first_kept == 1.0, "tied for first counts as first"
     text = "\n".join(ranking.header_lines(judgement, tables.RESAMPLES, tables.BOOTSTRAP_SEED, "training-mean EF"))
     assert "Holm-adjusted over the table's 3 pairs" in text and "training-mean EF" in text
+
+
+def test_mcnemar_compares_right_and_wrong_items_of_a_classification_table(registry):
+    """fetal-planes ranks by macro F1; its accuracy column is compared with
+    McNemar's test: `twin` predicts as `best` (p = 1), `worse` gets 30 of
+    `best`'s right items wrong and none the other way (significant)."""
+    from cardiobench.leaderboard import ranking, tables
+    from cardiobench.leaderboard.store import Identity, Table
+
+    template = records.read(next(iter(sorted((Path("leaderboards") / "fetal-planes" / "records").glob("*.json")))))
+    metrics = [registry.metric(m) for m in ("f1-macro", "accuracy")]
+    rng = np.random.default_rng(0)
+    n = 150
+    y_true = rng.integers(0, 6, n)
+    right = np.eye(6)[y_true] * 0.9 + 0.02
+    best = np.where((rng.random(n) < 0.2)[:, None], np.roll(right, 1, axis=1), right)
+    worse = best.copy()
+    flipped = np.flatnonzero(best.argmax(1) == y_true)[:30]
+    worse[flipped] = np.roll(right[flipped], 2, axis=1)
+
+    def record(name: str, y_pred: np.ndarray) -> dict:
+        out = json.loads(json.dumps(template))
+        out["model"]["name"], out["seed"], out["run_id"] = name, 0, f"run-{name}"
+        out["folds"] = [dict(out["folds"][0], n_test=n)]
+        out["test_items"] = {"ids": [f"i{i}" for i in range(n)], "y_true": y_true.tolist(), "y_pred": y_pred.tolist()}
+        out["metrics"] = {m.name: {"value": m.fn(y_true, y_pred)} for m in metrics}
+        out["request"]["overrides"], out["request"]["model_args"] = [], {}
+        return out
+
+    rows_of = [record("best", best), record("twin", best), record("worse", worse)]
+    table = Table("fetal-planes", "fetal-planes-db", "fetal-planes-db-synthetic", "ci", 1, Identity.of(rows_of[0]), tuple(rows_of))
+    rows = tables.rank(tables.reproduced_rows(table, metrics, ranking="f1-macro"), metrics[0])
+    judgement = ranking.judge(rows, metrics[0], metrics=metrics)
+    by_model = {r["model"]: r for r in rows}
+    assert judgement.mcnemar == "accuracy" and not judgement.wilcoxon
+    assert by_model["twin"]["p_mcnemar_vs_best"] == 1.0
+    assert by_model["worse"]["p_mcnemar_vs_best"] == pytest.approx(2 * (2 * 0.5**30), rel=1e-9)  # two-sided binomial p of 0 of 30 at one half, times 2 by Holm over the two rows
+    assert "exact McNemar" in "\n".join(ranking.header_lines(judgement, tables.RESAMPLES, tables.BOOTSTRAP_SEED, "training class prior"))
 
 
 def test_external_table_puts_each_row_beside_its_in_domain_result(registry):
