@@ -3,7 +3,8 @@
 
 FLOPs depend on the network and the input shape alone, so they can be counted
 after the run from what a record keeps: its model (at the same version), its
-resolved config, and one batch of its data as the task's reader gives it. The
+resolved config (keys added since keep today's defaults), and one batch of
+its data as the task's reader gives it. The
 count is kept only when the rebuilt network has the record's parameter count
 (the same network), and the record says it was counted afterwards
 (``model.flops_counted_after_run``: the cardiobench version that counted).
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cardiobench import __version__, atomic, fold_model, records
+from cardiobench import __version__, atomic, config, fold_model, records
 from cardiobench.errors import CardiobenchError
 from cardiobench.leaderboard.store import Store
 from cardiobench.registry import Registry
@@ -39,7 +40,7 @@ def _count(record: dict[str, Any], registry: Registry, load: Callable[[str, str,
     """The forward FLOPs per item and the parameter count of ``record``'s network, rebuilt from its config."""
     request = RunRequest(record["task"]["name"], record["model"]["name"], record["dataset"]["name"], record["request"]["data_root"], record["preset"]["name"], record["seed"], list(record["request"]["overrides"]))
     resolved = resolve(request, registry)
-    values = record["config"]  # the run's own config, whatever its preset's version is today
+    values = config.merge(resolved.config.values, record["config"])  # the run's own config; keys added since keep their defaults
     bundle = load(resolved.task.name, resolved.dataset_name, Path(request.data_root) if request.data_root else None, values, record["seed"])
     model = fold_model.build(resolved.model, resolved.task, values, bundle.info)
     return fold_model.check(model, resolved.task, bundle.folds[0], bundle.info, resolved.model_label(registry)), parameter_count(model)
