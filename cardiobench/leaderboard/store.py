@@ -19,7 +19,7 @@ from typing import Any
 from cardiobench import atomic, records
 from cardiobench.errors import CardiobenchError, bulleted
 
-TABLE_SCHEMA_VERSION = 2  # 2: rank ranges, paired comparisons (paired bootstrap, Wilcoxon), baseline tests, rank stability, compute columns (FLOPs, peak memory), HD95
+TABLE_SCHEMA_VERSION = 3  # 2: rank ranges, paired comparisons (paired bootstrap, Wilcoxon), baseline tests, rank stability, compute columns (FLOPs, peak memory), HD95; 3: McNemar on accuracy
 LEDGER = "versions.json"
 
 
