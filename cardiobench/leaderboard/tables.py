@@ -5,6 +5,7 @@ records give the same bytes."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -119,7 +120,11 @@ def pooled_ci(records: Sequence[dict[str, Any]], metric: MetricSpec) -> tuple[fl
 
 
 def cell(row: dict[str, Any], metric: str) -> str:
-    """``mean ± sd [ci_low, ci_high]``; no ``± sd`` for a single seed."""
+    """``mean ± sd [ci_low, ci_high]``; no ``± sd`` for a single seed;
+    ``undefined`` where no test item defines the metric (HD95 of all-empty predictions)."""
+    mean = row[f"{metric}_mean"]
+    if mean is not None and math.isnan(mean):
+        return "undefined"
     spread = "" if row[f"{metric}_sd"] is None else f" ± {_fmt(row[f'{metric}_sd'])}"
     interval = "" if row[f"{metric}_ci_low"] is None else f" [{_fmt(row[f'{metric}_ci_low'])}, {_fmt(row[f'{metric}_ci_high'])}]"
     return f"{_fmt(row[f'{metric}_mean'])}{spread}{interval}"
