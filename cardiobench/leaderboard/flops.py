@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cardiobench import __version__, atomic, config, fold_model, records
+from cardiobench import __version__, config, fold_model
 from cardiobench.errors import CardiobenchError
 from cardiobench.leaderboard.store import Store
 from cardiobench.registry import Registry
@@ -25,15 +25,14 @@ from cardiobench.run_request import RunRequest, resolve
 from cardiobench.specs import DataBundle, DataRequest, parameter_count
 
 
-def _lacking(store: Store, task: str | None) -> list[tuple[Path, dict[str, Any]]]:
-    tasks = [task] if task else store.native_tasks()
-    out = []
-    for name in tasks:
-        for path in store.record_paths(name):
-            record = json.loads(path.read_text())
-            if "flops_per_item" not in record["model"] and (record.get("provenance") or {"kind": "trained"})["kind"] == "trained":
-                out.append((path, record))
-    return out
+def _lacking(store: Store, task: str | None) -> list[dict[str, Any]]:
+    """Trained records (validated by the store) that count no FLOPs."""
+    return [
+        record
+        for name in ([task] if task else store.native_tasks())
+        for record in store.records(name)
+        if "flops_per_item" not in record["model"] and (record.get("provenance") or {"kind": "trained"})["kind"] == "trained"
+    ]
 
 
 def _count(record: dict[str, Any], registry: Registry, load: Callable[[str, str, Path | None, dict[str, Any], int], DataBundle]) -> tuple[float | None, int]:
@@ -58,8 +57,8 @@ def count_missing(store: Store, registry: Registry, task: str | None = None) -> 
         return bundles[key]
 
     changed, notes = [], []
-    for path, record in _lacking(store, task):
-        model = record["model"]
+    for record in _lacking(store, task):
+        model = dict(record["model"])
         if registry.model(model["name"], record["task"]["name"]).version != model["version"]:
             notes.append(f"{record['run_id']}: model {model['name']!r} is at another version than the record's {model['version']}; not counted")
             continue
@@ -72,6 +71,5 @@ def count_missing(store: Store, registry: Registry, task: str | None = None) -> 
             notes.append(f"{record['run_id']}: " + ("its task declares no model contract" if flops is None else f"the rebuilt network has {parameters} parameters, the record {model['parameters']}; not counted"))
             continue
         model |= {"flops_per_item": int(round(flops)), "flops_counted_after_run": __version__}
-        atomic.write_text(path, records.dumps(record))
-        changed.append(path)
+        changed.append(store.add_record(dict(record, model=model)))
     return changed, notes

@@ -23,13 +23,11 @@ from typing import Any
 import jinja2
 import markupsafe
 import numpy as np
-import polars as pl
 import yaml
 
 from cardiobench import __version__, atomic, plotting, progress
 from cardiobench.config import flatten
 from cardiobench.data.generated import worker_pool
-from cardiobench.errors import CardiobenchError
 from cardiobench.engine.loop import Predictions
 from cardiobench.leaderboard import external, ranking_plots, reproduce_hint, parameter_figure, tables
 from cardiobench.leaderboard.assessment import assess
@@ -186,7 +184,8 @@ class _Builder:
     def table(self, task: TaskSpec, table: Table, versions: dict[int, Table], latest: bool, bar: Any) -> dict[str, Any]:
         metrics = [self.registry.metric(m) for m in task.metrics]
         ranking = self.registry.metric(task.rank_metric)
-        reproduced = self._reproduced(table)
+        assessed = assess(self.store, self.registry, table)
+        reproduced = assessed.rows
         reported, notes = self._reported(task, table, metrics)
         by_model: dict[str, list[dict[str, Any]]] = {}
         for record in table.records:
@@ -196,7 +195,6 @@ class _Builder:
             row["runs"] = [{"seed": r["seed"], "href": f"runs/{r['run_id']}.html"} for r in sorted(by_model[row["model"]], key=lambda r: r["seed"])]
         folder = self.out / task.name
         plotting.save(parameter_figure(table, ranking), folder / f"{table.stem}.png", dpi=PLOT_DPI)
-        assessed = assess(self.store, self.registry, table)
         judgement = assessed.judgement
         gaps = assessed.gaps
         if external.is_external(table):  # papers report in-domain numbers: none shown beside an external test
@@ -258,14 +256,6 @@ class _Builder:
             "best_value": best[f"{ranking.name}_mean"] if best else "",
             "date": max(r["finished_at"][:10] for r in table.records),
         }
-
-    def _reproduced(self, table: Table) -> list[dict[str, Any]]:
-        """The table's reproduced rows as committed in its CSV (``leaderboard
-        build`` computed their bootstrap intervals; ``build --check`` keeps them true)."""
-        path = self.store.root / table.task / f"{table.stem}.csv"
-        if not path.is_file():
-            raise CardiobenchError(f"{path} is missing: the site shows the built tables; run cardiobench leaderboard build --root {self.store.root} first.")
-        return pl.read_csv(path, infer_schema_length=None).filter(pl.col("source") == "reproduced").to_dicts()
 
     def _reported(self, task: TaskSpec, table: Table, metrics: list[MetricSpec]) -> tuple[list[dict[str, Any]], list[str]]:
         rows = tables.reported_rows(self.registry.reported_for(task.name), table.dataset, metrics, task.checks)
